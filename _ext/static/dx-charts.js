@@ -1,0 +1,69 @@
+/* Defection Explained: make the build-time SVG charts interactive.
+ *
+ * Each chart is a <div class="dx-chart"> holding a static SVG (drawn at build
+ * time, readable without JavaScript) and its compiled Vega spec. When a chart
+ * comes near the viewport, this script loads the Vega runtime once, from this
+ * site, and swaps the static SVG for a live view with tooltips. If anything
+ * fails, the static SVG simply stays. No request leaves the site.
+ */
+(function () {
+  "use strict";
+  var charts = document.querySelectorAll(".dx-chart");
+  if (!charts.length) return;
+  var here = document.currentScript && document.currentScript.src;
+  var runtimeUrl = new URL("dx/vega.min.js", here || document.baseURI).href;
+  var loading = null;
+
+  function loadRuntime() {
+    if (window.vega) return Promise.resolve(window.vega);
+    if (!loading) {
+      loading = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = runtimeUrl;
+        s.async = true;
+        s.onload = function () { resolve(window.vega); };
+        s.onerror = reject;
+        document.head.appendChild(s);
+      });
+    }
+    return loading;
+  }
+
+  function draw(el) {
+    if (el.dataset.dxState) return;
+    el.dataset.dxState = "loading";
+    var specNode = el.querySelector("script.dx-chart-spec");
+    var staticNode = el.querySelector(".dx-chart-static");
+    var label = staticNode && staticNode.querySelector("svg");
+    label = label ? label.getAttribute("aria-label") : "";
+    loadRuntime().then(function (vega) {
+      var spec = JSON.parse(specNode.textContent);
+      var host = document.createElement("div");
+      host.className = "dx-chart-live";
+      var view = new vega.View(vega.parse(spec), { renderer: "svg", container: host, hover: true });
+      return view.runAsync().then(function () {
+        var svg = host.querySelector("svg");
+        if (svg) {
+          svg.setAttribute("role", "img");
+          svg.setAttribute("aria-label", label);
+          svg.removeAttribute("aria-roledescription");
+        }
+        el.replaceChild(host, staticNode);
+        el.dataset.dxState = "interactive";
+      });
+    }).catch(function () {
+      el.dataset.dxState = "static";
+    });
+  }
+
+  if ("IntersectionObserver" in window) {
+    var io = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { io.unobserve(e.target); draw(e.target); }
+      });
+    }, { rootMargin: "200px" });
+    charts.forEach(function (el) { io.observe(el); });
+  } else {
+    charts.forEach(draw);
+  }
+})();

@@ -1,0 +1,128 @@
+"""Bad input stops the build with a message naming file, row and column."""
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+
+import pytest
+
+from defection import data
+from defection.data import DataError
+
+from conftest import ROOT
+
+
+@pytest.fixture()
+def datadir(tmp_path):
+    """A private copy of data/ to break."""
+    target = tmp_path / "data"
+    shutil.copytree(ROOT / "data", target)
+    data._package.cache_clear()
+    yield target
+    data._package.cache_clear()
+
+
+def edit_cell(path, row, column, value):
+    """Set one cell; ``row`` counts data rows from 1."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[row][rows[0].index(column)] = value
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def expect(datadir, name, pattern):
+    with pytest.raises(DataError) as info:
+        data.load(name, directory=datadir)
+    message = str(info.value)
+    assert re.search(pattern, message), message
+    return info.value
+
+
+def test_wrong_type_names_file_row_and_column(datadir):
+    edit_cell(datadir / "cases.csv", 3, "year", "nineteen-sixty")
+    err = expect(datadir, "cases", r"cases\.csv, row 3 \(line 4\), column 'year': 'nineteen-sixty' is not a whole number")
+    assert (err.row, err.column) == (3, "year")
+
+
+def test_value_outside_vocabulary(datadir):
+    edit_cell(datadir / "cases.csv", 5, "method", "walked")
+    expect(datadir, "cases", r"row 5 \(line 6\), column 'method': 'walked' is not one of the allowed values: embassy_walk_in")
+
+
+def test_missing_source(datadir):
+    edit_cell(datadir / "cases.csv", 7, "source_url", "")
+    expect(datadir, "cases", r"row 7 \(line 8\), column 'source_url': a value is required")
+
+
+def test_source_must_be_a_url(datadir):
+    edit_cell(datadir / "cases.csv", 2, "source_url", "a book I read")
+    expect(datadir, "cases", r"row 2 .*column 'source_url'.*does not match")
+
+
+def test_duplicate_id(datadir):
+    with (datadir / "cases.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    first_id = rows[1][0]
+    edit_cell(datadir / "cases.csv", 4, "id", first_id)
+    expect(datadir, "cases", rf"row 4 \(line 5\), column 'id': duplicate id '{re.escape(first_id)}': already used in row 1")
+
+
+def test_missing_file(datadir):
+    (datadir / "cases.csv").unlink()
+    expect(datadir, "cases", r"cases\.csv: the file for table 'cases' is missing")
+
+
+def test_bad_date(datadir):
+    edit_cell(datadir / "cases.csv", 1, "date", "1976-13-45")
+    expect(datadir, "cases", r"row 1 \(line 2\), column 'date': '1976-13-45' is not a date")
+
+
+def test_date_inconsistent_with_year(datadir):
+    path = datadir / "cases.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    row = next(i for i, r in enumerate(rows, start=1) if r["date"])
+    edit_cell(path, row, "year", str(int(rows[row - 1]["year"]) + 1))
+    expect(datadir, "cases", rf"row {row} .*column 'date': date .* is not in year")
+
+
+def test_unknown_country_code(datadir):
+    edit_cell(datadir / "cases.csv", 6, "origin_country", "XYZ")
+    expect(datadir, "cases", r"row 6 \(line 7\), column 'origin_country': 'XYZ' is not a code in countries\.csv")
+
+
+def test_wrong_header(datadir):
+    path = datadir / "cases.csv"
+    text = path.read_text(encoding="utf-8").replace("retaliation_year", "retaliation_yr", 1)
+    path.write_text(text, encoding="utf-8")
+    expect(datadir, "cases", r"cases\.csv: header does not match datapackage\.json: missing 'retaliation_year'; unexpected 'retaliation_yr'")
+
+
+def test_unquoted_comma_gives_cell_count(datadir):
+    path = datadir / "countries.csv"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("ZZZ,Nowhere, Land,false,other\n")
+    n = len(path.read_text().strip().splitlines()) - 1
+    expect(datadir, "countries", rf"countries\.csv, row {n} \(line {n + 1}\): has 5 cells, expected 4")
+
+
+def test_retaliation_year_without_retaliation(datadir):
+    path = datadir / "cases.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    row = next(i for i, r in enumerate(rows, start=1) if r["retaliation"] == "none_known")
+    edit_cell(path, row, "retaliation_year", "1999")
+    expect(datadir, "cases", rf"row {row} .*column 'retaliation_year': a retaliation year is given but retaliation is 'none_known'")
+
+
+def test_annual_total_must_match_quarters(datadir):
+    path = datadir / "renunciations.csv"
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    url = "https://www.federalregister.gov/"
+    lines = [header] + [f"1999,{q},10,,,{url},Test,"for q in (1, 2, 3, 4)] + [f"1999,,41,,,{url},Test,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expect(datadir, "renunciations", r"row 5 \(line 6\), column 'names_listed': annual total 41 for 1999 does not equal the sum of its quarters \(40\)")
+
+
+def test_valid_copy_loads(datadir):
+    assert len(data.load("cases", directory=datadir)) == len(data.cases())

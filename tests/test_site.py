@@ -1,0 +1,152 @@
+"""The built HTML: every page exists, nothing loads from another host, links resolve."""
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urlparse
+
+import pytest
+
+from conftest import ROOT, chapter_docnames, toc_docnames
+
+pytestmark = pytest.mark.build
+
+
+class Page(HTMLParser):
+    """Collects what a page loads (src, stylesheet links) and what it links to."""
+
+    def __init__(self):
+        super().__init__()
+        self.loads, self.links, self.ids, self.scripts = [], [], set(), []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag in ("script", "img", "iframe", "audio", "video", "source", "embed") and a.get("src"):
+            self.loads.append(a["src"])
+            if tag == "script":
+                self.scripts.append(a["src"])
+        if tag == "link" and a.get("href"):
+            rel = (a.get("rel") or "").lower()
+            if any(r in rel for r in ("stylesheet", "preload", "icon", "modulepreload", "manifest", "prefetch")):
+                self.loads.append(a["href"])
+            else:
+                self.links.append(a["href"])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "object" and a.get("data"):
+            self.loads.append(a["data"])
+        if "srcset" in a:
+            self.loads.extend(part.strip().split(" ")[0] for part in a["srcset"].split(","))
+
+
+def parse(path: Path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def html_pages(site):
+    return sorted(site.rglob("*.html"))
+
+
+def is_external(url: str) -> bool:
+    parsed = urlparse(url)
+    return bool(parsed.netloc) or parsed.scheme in ("http", "https") or url.startswith("//")
+
+
+def test_every_toc_entry_has_a_page(site):
+    for name in toc_docnames():
+        assert (site / f"{name}.html").is_file(), name
+
+
+def test_every_chapter_executed_without_errors(site):
+    executed = ROOT / "_build" / "jupyter_execute"
+    for name in chapter_docnames():
+        nb_path = executed / f"{name}.ipynb"
+        assert nb_path.is_file(), f"{name} was not executed"
+        nb = json.loads(nb_path.read_text())
+        code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code_cells, name
+        for cell in code_cells:
+            assert all(o.get("output_type") != "error" for o in cell.get("outputs", [])), name
+    assert not (site / "reports").exists() or not list((site / "reports").glob("*.err.log"))
+
+
+def test_pages_load_nothing_from_another_host(site):
+    offenders = []
+    for path in html_pages(site):
+        for url in parse(path).loads:
+            if is_external(url):
+                offenders.append(f"{path.relative_to(site)}: {url}")
+    assert not offenders, offenders[:20]
+
+
+def test_inline_scripts_and_css_reference_no_other_host(site):
+    url = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"]|import\(\s*['"]|fetch\(\s*['"]|src\s*=\s*['"])(https?:)?//""")
+    offenders = []
+    for path in list(site.rglob("*.css")) + list(site.rglob("*.js")):
+        if url.search(path.read_text(encoding="utf-8", errors="ignore")):
+            offenders.append(str(path.relative_to(site)))
+    for path in html_pages(site):
+        text = path.read_text(encoding="utf-8")
+        for block in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", text, re.S):
+            if re.search(r"https?://(?!127\.0\.0\.1)", block) and "dx-chart-spec" not in block:
+                named = re.search(r"https?://\S+", block).group(0)
+                offenders.append(f"{path.relative_to(site)}: inline script names {named}")
+        for block in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S):
+            if url.search(block):
+                offenders.append(f"{path.relative_to(site)}: inline style")
+    assert not offenders, offenders[:20]
+
+
+def test_internal_links_resolve(site):
+    broken = []
+    cache = {}
+    for path in html_pages(site):
+        for href in parse(path).links:
+            if is_external(href) or href.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target, frag = urldefrag(href)
+            target_path = (path.parent / unquote(target)).resolve() if target else path
+            if target_path.is_dir():
+                target_path = target_path / "index.html"
+            if not target_path.exists():
+                broken.append(f"{path.relative_to(site)} -> {href}")
+                continue
+            if frag and target_path.suffix == ".html":
+                ids = cache.setdefault(target_path, parse(target_path).ids)
+                if unquote(frag) not in ids:
+                    broken.append(f"{path.relative_to(site)} -> {href} (no #{frag})")
+    assert not broken, broken[:20]
+
+
+def test_chart_script_only_on_chart_pages_and_every_chart_has_svg(site):
+    with_charts = 0
+    for path in html_pages(site):
+        text = path.read_text(encoding="utf-8")
+        page = parse(path)
+        n_charts = text.count('<div class="dx-chart">')
+        loads_script = any("dx-charts.js" in s for s in page.scripts)
+        assert loads_script == (n_charts > 0), f"{path.relative_to(site)}: charts={n_charts}, script={loads_script}"
+        assert "vega.min.js" not in "".join(page.scripts), "the runtime is loaded lazily, not in <head>"
+        if n_charts:
+            with_charts += 1
+            static = re.findall(r'<div class="dx-chart-static"><svg role="img" aria-label="[^"]+"', text)
+            assert len(static) == n_charts, f"{path.relative_to(site)}: every chart needs a labelled static SVG"
+    assert with_charts >= 1
+    assert (site / "_static" / "dx" / "vega.min.js").is_file()
+    assert (site / "_static" / "dx" / "LICENSE-vega.txt").is_file()
+
+
+def test_every_chapter_has_charts_in_figures_with_captions(site):
+    for name in chapter_docnames():
+        text = (site / f"{name}.html").read_text(encoding="utf-8")
+        figures = re.findall(r'<figure[^>]*>(.*?)</figure>', text, re.S)
+        charted = [f for f in figures if 'class="dx-chart"' in f]
+        assert len(charted) >= 1, name
+        for fig in charted:
+            assert "<figcaption" in fig, f"{name}: chart without caption"
