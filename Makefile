@@ -3,6 +3,8 @@
 #   make test    set up, build, and run the whole test suite
 #   make serve   serve _build/html on http://127.0.0.1:8000
 #   make lab     open the chapters as notebooks in JupyterLab (127.0.0.1)
+#   make pdf     print every page, and the whole book, to PDF in _build/pdf
+#   make teacher build the teacher edition (all solutions shown) in _build/teacher
 #   make lock    regenerate requirements.txt from requirements.in
 #   make clean   remove the build and the execution cache
 SHELL := /bin/bash
@@ -15,7 +17,7 @@ BUILDDIR := $(OUT)/_build
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: book test serve lab lock clean venv unit
+.PHONY: book test serve lab lock clean venv unit pdf teacher
 
 venv: $(STAMP)
 
@@ -31,18 +33,28 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . --path-output $(OUT) -W -n --keep-going
 	@echo "The site is in $(BUILDDIR)/html: open $(BUILDDIR)/html/index.html or run 'make serve'."
 
-test: book
+test: pdf
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not build and not browser"
 
+teacher: $(STAMP)
+	DX_TEACHER=1 $(BIN)/jupyter-book build . --path-output $(BUILDDIR)/teacher -W -n --keep-going
+	@echo "The teacher edition (all solutions shown) is in $(BUILDDIR)/teacher/_build/html."
+
+pdf: book
+	$(BIN)/python tools/pdf.py --site $(BUILDDIR)/html --out $(BUILDDIR)/pdf
+
 serve:
 	@echo "Serving $(BUILDDIR)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(BUILDDIR)/html
 
+# Chapters are MyST Markdown; jupytext opens them as notebooks (binder/overrides.json).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser chapters/
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir=. $(LABFLAGS)
 
 lock:
 	rm -rf /tmp/dx-lock && $(PYTHON) -m venv /tmp/dx-lock
@@ -52,3 +64,11 @@ lock:
 
 clean:
 	rm -rf $(BUILDDIR)
+
+# make bench   benchmarks (not tests): build times in a private copy, page weight and chart
+#              timing in Chromium, Lighthouse, against a default Jupyter Book baseline.
+#              Writes benchmarks/RESULTS.md; exits 0 on a missed target. See benchmarks/README.md.
+.PHONY: bench
+bench: $(STAMP)
+	test -d benchmarks/node_modules || npm ci --prefix benchmarks --no-audit --no-fund
+	$(abspath $(BIN))/python benchmarks/bench.py

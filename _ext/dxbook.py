@@ -10,12 +10,16 @@
    extension hashes ``data/`` and ``defection/``; when they change it clears
    the execution cache and marks every chapter outdated, so an edited data row
    always reaches the built pages.
-3. Page hygiene: drops theme scripts the book does not use and that throw
+3. Downloads: every notebook page offers an ``.ipynb`` made from its MyST
+   source with jupytext, whose first cells say how to get the package and the
+   data and stop with that message (not a traceback) when they are missing.
+4. Page hygiene: drops theme scripts the book does not use and that throw
    errors or cost weight, and adds page metadata (description, Open Graph).
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -53,6 +57,14 @@ def inputs_digest() -> str:
 def _cache_dir(app: Sphinx) -> Path:
     configured = app.config.nb_execution_cache_path
     return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
+
+
+def _teacher_edition(app: Sphinx, config) -> None:
+    """DX_TEACHER=1 builds the teacher edition: every solution shown, not folded."""
+    if os.environ.get("DX_TEACHER", "") not in ("", "0"):
+        config.togglebutton_selector = ".toggle"
+        config.html_title = f"{config.html_title} (teacher edition)"
+        config.html_context = {**config.html_context, "dx_teacher": True}
 
 
 def _check_inputs(app: Sphinx, config) -> None:
@@ -100,10 +112,108 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree):
     context["script_files"] = keep
 
 
+SETUP_MARKDOWN = """**Before you run this notebook.** It needs the book's `defection` package and its data.
+Either work in a clone of the book (`git clone {repo}`, then `make lab`), or install both into
+this environment by running `%pip install git+{repo}` in a cell, then restart the kernel.
+Data and text: CC BY 4.0. Code: MIT. Online version: {url}"""
+
+SETUP_CODE = """# Set-up check: stops with instructions if the book's package or data is missing.
+try:
+    import defection
+    defection.data_dir()
+except (ImportError, FileNotFoundError) as problem:
+    raise SystemExit(
+        "This chapter needs the book's `defection` package and its data (" + str(problem).split(". ")[0] + ").\\n"
+        "Get them with:  %pip install git+{repo}  (then restart the kernel),\\n"
+        "or clone the book:  git clone {repo}  and run  make lab"
+    ) from None"""
+
+
+def download_notebook(source: Path, repo: str, url: str):
+    """The chapter as a plain notebook, with the set-up cells first."""
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(source)
+    nb.cells[:0] = [
+        nbformat.v4.new_markdown_cell(SETUP_MARKDOWN.format(repo=repo, url=url)),
+        nbformat.v4.new_code_cell(SETUP_CODE.format(repo=repo)),
+    ]
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nbformat.validate(nb)
+    return nb
+
+
+def _is_notebook(app: Sphinx, docname: str) -> bool:
+    path = Path(app.env.doc2path(docname))
+    return path.suffix == ".md" and path.read_text(encoding="utf-8").startswith("---\njupytext:")
+
+
+def _ipynb_context(app: Sphinx, pagename, templatename, context, doctree):
+    if pagename in app.env.found_docs and _is_notebook(app, pagename):
+        context["ipynb_source"] = pagename + ".ipynb"
+
+
+NOTEBOOK_BRANCH = "notebooks"
+
+
+def _colab_link(app: Sphinx, pagename, templatename, context, doctree):
+    """Colab cannot open MyST Markdown: point it at the generated .ipynb.
+
+    The publish workflow (.github/workflows/publish.yml) pushes the downloadable
+    notebooks to the ``notebooks`` branch; Colab opens them from there.
+    """
+    def walk(buttons):
+        for button in buttons:
+            walk(button.get("buttons", []))
+            url = button.get("url", "")
+            if url.startswith("https://colab.research.google.com/") and url.endswith(".md"):
+                head, _, tail = url.partition("/blob/")
+                branch, _, path = tail.partition("/")
+                button["url"] = f"{head}/blob/{NOTEBOOK_BRANCH}/{path[:-3]}.ipynb"
+
+    walk(context.get("header_buttons", []))
+
+
+def _write_notebooks(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    import nbformat
+
+    repo = app.config.html_theme_options.get("repository_url", "") or "https://github.com/defection-explained/defection-explained"
+    base = app.config.html_baseurl or ""
+    for docname in sorted(app.env.found_docs):
+        if not _is_notebook(app, docname):
+            continue
+        nb = download_notebook(Path(app.env.doc2path(docname)), repo, base + docname + ".html")
+        target = Path(app.outdir) / "_sources" / (docname + ".ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+
+
+def _copy_data(app: Sphinx, exception) -> None:
+    """Publish the dataset with the site, so the data page can link each file."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from defection.paths import data_dir
+
+    target = Path(app.outdir) / "data"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(data_dir().iterdir()):
+        if path.suffix in (".csv", ".json") or path.name == "README.md":
+            shutil.copyfile(path, target / path.name)
+
+
 def setup(app: Sphinx):
+    app.connect("config-inited", _teacher_edition)
     app.connect("config-inited", _check_inputs)
     app.connect("env-get-outdated", _outdated)
     app.connect("html-page-context", _page_context)
+    app.connect("html-page-context", _ipynb_context, priority=400)
+    app.connect("html-page-context", _colab_link, priority=900)
+    app.connect("build-finished", _write_notebooks)
+    app.connect("build-finished", _copy_data)
     app.config.html_static_path.append(str(STATIC))
     app.add_css_file("dx.css")
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

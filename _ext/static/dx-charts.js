@@ -48,7 +48,9 @@
           svg.setAttribute("aria-label", label);
           svg.removeAttribute("aria-roledescription");
         }
-        el.replaceChild(host, staticNode);
+        // Keep the static SVG for print (see dx.css), hide it on screen.
+        staticNode.hidden = true;
+        el.insertBefore(host, staticNode);
         el.dataset.dxState = "interactive";
       });
     }).catch(function () {
