@@ -59,6 +59,48 @@ def _cache_dir(app: Sphinx) -> Path:
     return Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache"
 
 
+def _description(doctree, limit: int = 160) -> str:
+    """The page's first paragraph of prose, shortened for a meta description."""
+    from docutils import nodes
+
+    if doctree is None:
+        return ""
+    skip = (nodes.Admonition, nodes.figure, nodes.table, nodes.container, nodes.topic, nodes.sidebar)
+    for para in doctree.findall(nodes.paragraph):
+        parent, inside = para.parent, False
+        while parent is not None:
+            if isinstance(parent, skip):
+                inside = True
+                break
+            parent = parent.parent
+        text = " ".join(para.astext().split())
+        if not inside and len(text) > 40:
+            if len(text) > limit:
+                text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+            return text
+    return ""
+
+
+def _metadata(app: Sphinx, pagename, templatename, context, doctree):
+    """Meta description and Open Graph tags, so a shared link shows a title and summary."""
+    from html import escape
+
+    desc = _description(doctree) or app.config.html_title
+    title = context.get("title") or app.config.html_title
+    url = (app.config.html_baseurl or "") + pagename + ".html"
+    tags = {
+        ("name", "description"): desc,
+        ("property", "og:title"): f"{title} — {app.config.html_title}" if title != app.config.html_title else title,
+        ("property", "og:description"): desc,
+        ("property", "og:type"): "article" if pagename.startswith("chapters/") else "website",
+        ("property", "og:site_name"): app.config.html_title,
+        ("property", "og:url"): url,
+        ("name", "twitter:card"): "summary",
+    }
+    extra = "".join(f'<meta {k}="{v}" content="{escape(c, quote=True)}" />\n' for (k, v), c in tags.items())
+    context["metatags"] = context.get("metatags", "") + extra
+
+
 def _teacher_edition(app: Sphinx, config) -> None:
     """DX_TEACHER=1 builds the teacher edition: every solution shown, not folded."""
     if os.environ.get("DX_TEACHER", "") not in ("", "0"):
@@ -211,9 +253,12 @@ def setup(app: Sphinx):
     app.connect("env-get-outdated", _outdated)
     app.connect("html-page-context", _page_context)
     app.connect("html-page-context", _ipynb_context, priority=400)
+    app.connect("html-page-context", _metadata)
     app.connect("html-page-context", _colab_link, priority=900)
     app.connect("build-finished", _write_notebooks)
     app.connect("build-finished", _copy_data)
     app.config.html_static_path.append(str(STATIC))
+    app.config.html_extra_path.append(str(HERE / "extra"))
+    app.config.templates_path.append(str(HERE / "templates"))
     app.add_css_file("dx.css")
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

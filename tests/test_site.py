@@ -150,3 +150,19 @@ def test_every_chapter_has_charts_in_figures_with_captions(site):
         assert len(charted) >= 1, name
         for fig in charted:
             assert "<figcaption" in fig, f"{name}: chart without caption"
+
+
+def test_every_page_has_description_and_open_graph_tags(site):
+    for name in toc_docnames():
+        text = (site / f"{name}.html").read_text(encoding="utf-8")
+        desc = re.search(r'<meta name="description" content="([^"]+)"', text)
+        assert desc and len(desc.group(1)) > 40, name
+        for prop in ("og:title", "og:description", "og:url", "og:type"):
+            assert f'<meta property="{prop}" content="' in text, f"{name}: {prop}"
+
+
+def test_sitemap_lists_every_page(site):
+    sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
+    for name in toc_docnames():
+        assert f"/{name}.html</loc>" in sitemap, name
+    assert "Sitemap:" in (site / "robots.txt").read_text()

@@ -1,0 +1,96 @@
+"""What every chapter promises readers and teachers, checked on the sources and the built pages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import ROOT, chapter_docnames
+
+CHAPTERS = chapter_docnames()
+BIB = (ROOT / "references.bib").read_text(encoding="utf-8")
+BIB_KEYS = re.findall(r"^@\w+\{([^,\s]+),", BIB, re.M)
+
+
+def source(name: str) -> str:
+    return (ROOT / f"{name}.md").read_text(encoding="utf-8")
+
+
+def prose_words(text: str) -> int:
+    """Words of reading prose: not code, not directive options, not the exercises
+    and solutions, not the list of discussion questions."""
+    text = re.sub(r"^---\n.*?\n---\n", "", text, flags=re.S)           # front matter
+    text = re.sub(r"^## Discussion questions\n.*?(?=^## )", "", text, flags=re.S | re.M)
+    text = re.sub(r"^## Exercises\n.*", "", text, flags=re.S | re.M)
+    text = re.sub(r"(`{3,})\{code-cell\}.*?\1", "", text, flags=re.S)   # code cells
+    text = re.sub(r"^(`{3,}|:{3,}).*$", "", text, flags=re.M)           # directive fences
+    text = re.sub(r"^:\w[\w-]*:.*$", "", text, flags=re.M)              # directive options
+    text = re.sub(r"\{[\w:-]+\}`([^`<]*)(<[^>]*>)?`", r"\1", text)      # roles keep their text
+    return len(re.findall(r"[A-Za-z][A-Za-z'’-]*", text))
+
+
+def cited_keys(text: str) -> set[str]:
+    keys = set()
+    for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+        keys.update(k.strip() for k in group.split(","))
+    return keys
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_has_the_teaching_apparatus(name):
+    text = source(name)
+    assert re.search(r"\{admonition\} Learning goals", text), "learning goals"
+    goals = re.search(r"\{admonition\} Learning goals(.*?)\n:::", text, re.S).group(1)
+    assert 3 <= len(re.findall(r"^\s*[-*] ", goals, re.M)) <= 5, "3-5 learning goals"
+    assert "{term}`" in text, "key terms linked to the glossary"
+    assert re.search(r":class: myth-vs-fact", text), "a myth-vs-fact box"
+    assert re.search(r"^## Summary", text, re.M)
+    questions = re.search(r"^## Discussion questions\n(.*?)(?=^## )", text, re.S | re.M).group(1)
+    assert len(re.findall(r"^\d+\. ", questions, re.M)) >= 5, "at least 5 discussion questions"
+    exercises = re.findall(r"\{exercise(?:-start)?\}", text)
+    solutions = re.findall(r"\{solution(?:-start)?\}", text)
+    assert len(exercises) >= 3 and len(solutions) >= len(exercises), "3+ exercises, each with a solution"
+    assert re.search(r":class: dropdown", text), "solutions fold away"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_length(name):
+    words = prose_words(source(name))
+    assert 2500 <= words <= 5000, f"{name}: {words} words of prose"
+
+
+@pytest.mark.build
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_built_chapter_has_charts_tables_and_citations(site, name):
+    html = (site / f"{name}.html").read_text(encoding="utf-8")
+    assert html.count('<div class="dx-chart">') >= 3, "at least 3 charts"
+    assert "<table" in html, "at least one table"
+    assert html.count('class="reference internal" href="references.html#') >= 10, "cites its sources"
+
+
+def test_every_bibliography_entry_is_cited_and_every_citation_exists():
+    used = set()
+    for path in list((ROOT / "chapters").rglob("*.md")) + [ROOT / "intro.md"]:
+        used |= cited_keys(path.read_text(encoding="utf-8"))
+    assert len(BIB_KEYS) == len(set(BIB_KEYS)), "duplicate bibliography keys"
+    assert not used - set(BIB_KEYS), f"cited but not in references.bib: {sorted(used - set(BIB_KEYS))}"
+    assert not set(BIB_KEYS) - used, f"in references.bib but never cited: {sorted(set(BIB_KEYS) - used)}"
+
+
+def test_bibliography_entries_have_a_url_or_publisher():
+    for entry in re.split(r"\n(?=@)", BIB.strip()):
+        key = re.match(r"@\w+\{([^,\s]+),", entry).group(1)
+        assert re.search(r"^\s*(url|publisher|journal|howpublished)\s*=", entry, re.M | re.I), key
+
+
+def test_glossary_has_at_least_30_defined_terms():
+    text = (ROOT / "chapters" / "glossary.md").read_text(encoding="utf-8")
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.S).group(1)
+    terms = re.findall(r"^(\S[^\n]*)\n(?:  \S)", block, re.M)
+    assert len(terms) >= 30, f"{len(terms)} terms"
+    used = set()
+    for path in (ROOT / "chapters").glob("0*.md"):
+        used |= {m.split("<")[-1].rstrip(">").strip().lower()
+                 for m in re.findall(r"\{term\}`([^`]+)`", path.read_text(encoding="utf-8"))}
+    unused = [t for t in terms if t.lower() not in used]
+    assert len(unused) <= len(terms) // 3, f"glossary terms no chapter links to: {unused}"
