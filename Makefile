@@ -54,7 +54,7 @@ serve:
 lab: $(STAMP)
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir=. $(LABFLAGS)
+	$(BIN)/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) $(LABFLAGS)
 
 lock:
 	rm -rf /tmp/dx-lock && $(PYTHON) -m venv /tmp/dx-lock

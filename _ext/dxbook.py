@@ -240,6 +240,9 @@ def _copy_data(app: Sphinx, exception) -> None:
         return
     from defection.paths import data_dir
 
+    citation = Path(app.srcdir) / "CITATION.cff"
+    if citation.is_file():
+        shutil.copyfile(citation, Path(app.outdir) / "CITATION.cff")
     target = Path(app.outdir) / "data"
     target.mkdir(parents=True, exist_ok=True)
     for path in sorted(data_dir().iterdir()):

@@ -34,8 +34,18 @@ def toc_docnames() -> list[str]:
     return [str(Path(n).with_suffix("")) for n in names]
 
 
+def pdf_name(docname: str) -> str:
+    """Where tools/pdf.py writes a page's PDF, relative to the PDF folder: chapters/x -> x.pdf,
+    chapters/teachers/x -> teachers/x.pdf, intro -> intro.pdf."""
+    path = Path(docname)
+    if path.parts[0] == "chapters":
+        path = path.relative_to("chapters")
+    return str(path) + ".pdf"
+
+
 def chapter_docnames() -> list[str]:
-    return [n for n in toc_docnames() if Path(n).name[:2].isdigit()]
+    """The numbered chapters: chapters/NN-*.md only (not chapters/teachers/NN-*.md)."""
+    return [n for n in toc_docnames() if Path(n).parent == Path("chapters") and Path(n).name[:2].isdigit()]
 
 
 @pytest.fixture(scope="session")

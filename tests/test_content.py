@@ -94,3 +94,21 @@ def test_glossary_has_at_least_30_defined_terms():
                  for m in re.findall(r"\{term\}`([^`]+)`", path.read_text(encoding="utf-8"))}
     unused = [t for t in terms if t.lower() not in used]
     assert len(unused) <= len(terms) // 3, f"glossary terms no chapter links to: {unused}"
+
+
+def test_landing_page_maps_every_chapter_with_its_reading_time():
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    for name in CHAPTERS:
+        row = re.search(rf"^\|[^\n]*\{{doc\}}`{re.escape(name)}`[^\n]*\|\s*about (\d+) minutes\s*\|$", intro, re.M)
+        assert row, f"{name} missing from the chapter map"
+        stated = int(row.group(1))
+        own = re.search(r"[Tt]ime to read:?\**:?\s*about (\d+) minutes", source(name))
+        assert own and int(own.group(1)) == stated, f"{name}: intro says {stated} min, chapter says otherwise"
+        words = prose_words(source(name))
+        assert words / 250 <= stated <= words / 120, f"{name}: {stated} min for {words} words"
+
+
+@pytest.mark.build
+def test_citation_file_is_published(site):
+    text = (site / "CITATION.cff").read_text(encoding="utf-8")
+    assert "cff-version" in text and "Defection Explained" in text

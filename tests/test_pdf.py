@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, chapter_docnames, toc_docnames
+from conftest import ROOT, chapter_docnames, pdf_name, toc_docnames
 
 pytestmark = pytest.mark.build
 
@@ -33,7 +33,7 @@ def test_chapter_pdf_has_title_and_captions(site, name):
     title = re.search(r'<h1>(?:<span class="section-number">[^<]*</span>)?([^<]*)<a class="headerlink"', html).group(1)
     captions = [re.sub(r"<[^>]+>", " ", c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", html, re.S)]
     assert captions, f"{name} has no figure captions"
-    text = words(pdf_text(PDF_DIR / f"{Path(name).name}.pdf"))
+    text = words(pdf_text(PDF_DIR / pdf_name(name)))
     assert words(re.sub(r"<[^>]+>", " ", title)) in text
     for caption in captions:
         start = " ".join(words(caption).split()[:8])
@@ -43,6 +43,28 @@ def test_chapter_pdf_has_title_and_captions(site, name):
 def test_book_pdf_has_every_page():
     text = words(pdf_text(PDF_DIR / "defection-explained.pdf"))
     for name in toc_docnames():
-        assert (PDF_DIR / f"{Path(name).name}.pdf").is_file()
+        assert (PDF_DIR / pdf_name(name)).is_file()
     assert "defection explained" in text
     assert "how defection works" in text
+
+
+def solution_sentences(name: str) -> list[str]:
+    """Opening words of the prose inside each folded solution of a chapter."""
+    text = (ROOT / f"{name}.md").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"\{solution-start\}.*?\{solution-end\}", text, re.S):
+        block = re.sub(r"(`{3,})\{code-cell\}.*?\1", "", block, flags=re.S)
+        prose = [line for line in block.splitlines()
+                 if len(line.split()) >= 8 and not line.startswith((":", "`", "|"))]
+        if prose:
+            found.append(" ".join(words(prose[0]).split()[:8]))
+    return found
+
+
+@pytest.mark.parametrize("name", chapter_docnames())
+def test_printed_chapter_keeps_solutions_folded(name):
+    text = words(pdf_text(PDF_DIR / pdf_name(name)))
+    sentences = solution_sentences(name)
+    assert sentences, f"{name}: no solution prose found to check"
+    shown = [s for s in sentences if s in text]
+    assert not shown, f"solutions printed: {shown}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import toc_docnames  # noqa: E402  (one reader of _toc.yml)
+from conftest import pdf_name, toc_docnames  # noqa: E402  (one reader of _toc.yml)
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync"]
@@ -56,7 +56,8 @@ def main() -> int:
         for name in toc_docnames():
             page.goto(f"{base}/{name}.html", wait_until="load")
             page.emulate_media(media="print")
-            target = out / (Path(name).name + ".pdf")
+            target = out / pdf_name(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=str(target), format="A4", print_background=False, outline=True, tagged=True,
                      margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
                      display_header_footer=True, header_template="<span></span>",
