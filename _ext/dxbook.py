@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -250,6 +251,67 @@ def _copy_data(app: Sphinx, exception) -> None:
             shutil.copyfile(path, target / path.name)
 
 
+ICON_RULE = re.compile(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"\}')
+
+
+def _slim_icons(app: Sphinx, exception) -> None:
+    """Keep only the Font Awesome icons the pages use.
+
+    The theme ships three icon fonts (about 300 kB) and CSS rules for some
+    1,900 icons (about 86 kB) to draw the 20 or so icons the book shows. After
+    the build, drop the CSS rules for icons no page or theme script names, and
+    subset the fonts to the glyphs that remain.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+
+    import pydata_sphinx_theme
+
+    # Work from the theme's own files: Sphinx does not copy an unchanged
+    # static file again, so the output may already be slimmed.
+    theme_static = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+    out = Path(app.outdir)
+    css_path = out / "_static" / "styles" / "pydata-sphinx-theme.css"
+    fonts = out / "_static" / "vendor" / "fontawesome" / "webfonts"
+    if not css_path.is_file() or not fonts.is_dir():
+        return
+    used = set()
+    for path in [*out.rglob("*.html"), *(out / "_static" / "scripts").glob("*.js")]:
+        used.update(re.findall(r"fa-[a-z0-9-]+", path.read_text(encoding="utf-8", errors="ignore")))
+    codepoints = set()
+
+    def keep(match):
+        names = {n[1:-7] for n in match.group(1).rstrip(",").split(",")}  # ".fa-x:before" -> "fa-x"
+        if names & used:
+            codepoints.add(int(match.group(2), 16))
+            return match.group(0)
+        return ""
+
+    css = (theme_static / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    slim = ICON_RULE.sub(keep, css)
+    css_path.write_text(slim, encoding="utf-8")
+    # Icons the stylesheets draw by code point (admonition icons and the like).
+    for sheet in [css_path, *(p for p in (out / "_static").rglob("*.css") if p != css_path)]:
+        text = sheet.read_text(encoding="utf-8", errors="ignore")
+        codepoints.update(int(c, 16) for c in re.findall(r'\\([ef][0-9a-fA-F]{3})\b', text))
+        codepoints.update(ord(ch) for ch in text if 0xE000 <= ord(ch) <= 0xF8FF)  # written as characters
+    options = subset.Options()
+    options.layout_features = []
+    options.notdef_outline = True
+    for font_path in sorted(fonts.iterdir()):
+        if font_path.suffix not in (".woff2", ".ttf"):
+            continue
+        options.flavor = "woff2" if font_path.suffix == ".woff2" else None
+        font = subset.load_font(str(theme_static / "vendor" / "fontawesome" / "webfonts" / font_path.name), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(codepoints | {0x20}))
+        subsetter.subset(font)
+        subset.save_font(font, str(font_path), options)
+    logger.info("[dxbook] icons: kept %d of the theme's icon rules (%d kB -> %d kB of CSS)",
+                len(codepoints), len(css) // 1024, len(slim) // 1024)
+
+
 def setup(app: Sphinx):
     app.connect("config-inited", _teacher_edition)
     app.connect("config-inited", _check_inputs)
@@ -260,6 +322,7 @@ def setup(app: Sphinx):
     app.connect("html-page-context", _colab_link, priority=900)
     app.connect("build-finished", _write_notebooks)
     app.connect("build-finished", _copy_data)
+    app.connect("build-finished", _slim_icons)
     app.config.html_static_path.append(str(STATIC))
     app.config.html_extra_path.append(str(HERE / "extra"))
     app.config.templates_path.append(str(HERE / "templates"))

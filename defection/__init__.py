@@ -2,7 +2,7 @@
 
     from defection import data, charts
     cases = data.cases()
-    charts.cases_over_time(cases)
+    charts.ch1_origins_over_time(cases)
 """
 from . import charts, data
 from .paths import data_dir

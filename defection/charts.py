@@ -34,16 +34,12 @@ from .data import label
 
 __all__ = [
     "PALETTE",
-    "BLOC_COLOURS",
     "finish",
     "render_html",
-    "cases_over_time",
 ]
 
 #: Okabe & Ito (2008) colour-blind safe palette, darkest first.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
-#: One colour per Cold War bloc, used wherever blocs are compared.
-BLOC_COLOURS = {"communist": "#D55E00", "western": "#0072B2", "other": "#999999"}
 
 #: Chart type. Liberation Sans has the same metrics as Arial, so a static SVG laid
 #: out at build time (with the copy in defection/fonts) fits the text readers see.
@@ -162,38 +158,6 @@ alt.renderers.enable("defection")
 
 
 # --- chart functions used by the chapters -------------------------------------
-
-
-def _bloc_scale() -> alt.Scale:
-    return alt.Scale(domain=list(BLOC_COLOURS), range=list(BLOC_COLOURS.values()))
-
-
-def cases_over_time(cases: pd.DataFrame) -> alt.VConcatChart:
-    """Cases per decade, stacked by the origin state's Cold War bloc."""
-    counts = (
-        cases.groupby(["decade", "origin_bloc"], observed=True).size().rename("cases").reset_index()
-        .astype({"decade": "int64", "origin_bloc": "object", "cases": "int64"})
-    )
-    counts["decade_label"] = counts["decade"].astype(str) + "s"
-    total = int(counts["cases"].sum())
-    peak = counts.groupby("decade_label")["cases"].sum().idxmax()
-    chart = alt.Chart(counts).mark_bar().encode(
-        x=alt.X("decade_label:O", title="Decade of defection", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("cases:Q", title="Cases in the dataset"),
-        color=alt.Color("origin_bloc:N", title="State left", scale=_bloc_scale(),
-                        legend=alt.Legend(labelExpr="datum.label == 'communist' ? 'Communist state' : datum.label == 'western' ? 'Western state' : 'Other'")),
-        order=alt.Order("origin_bloc:N"),
-        tooltip=[alt.Tooltip("decade_label:O", title="Decade"), alt.Tooltip("origin_bloc:N", title="State left"),
-                 alt.Tooltip("cases:Q", title="Cases")],
-    ).properties(width=WIDTH, height=280)
-    return finish(
-        chart,
-        title="Defection cases in this book's dataset, by decade",
-        subtitle="Coloured by the kind of state the person left",
-        description=(f"Bar chart of the {total} cases in the dataset by decade of defection, stacked by whether "
-                     f"the person left a communist, Western or other state. The {peak} have the most cases."),
-        source="Defection Explained dataset, data/cases.csv (each row cites its source)",
-    )
 
 
 # --- chapter 1: how defection works -------------------------------------------

@@ -58,8 +58,14 @@ LOADERS = {"cases": data.cases, "years": data.renunciations_by_year, "renunciati
            "arrivals": data.nk_arrivals, "nk_arrivals": data.nk_arrivals}
 
 
-def test_there_are_chart_functions():
-    assert "cases_over_time" in _chart_functions()
+def test_every_chart_function_is_used_by_a_chapter():
+    from conftest import ROOT
+
+    text = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "chapters").glob("0*.md"))
+    functions = _chart_functions()
+    assert len(functions) >= 12
+    unused = [f for f in functions if f"charts.{f}(" not in text]
+    assert not unused, f"chart functions no chapter calls: {unused}"
 
 
 @pytest.mark.parametrize("name", _chart_functions())

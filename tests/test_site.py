@@ -166,3 +166,32 @@ def test_sitemap_lists_every_page(site):
     for name in toc_docnames():
         assert f"/{name}.html</loc>" in sitemap, name
     assert "Sitemap:" in (site / "robots.txt").read_text()
+
+
+def test_icon_fonts_are_slim_and_keep_every_icon_used(site):
+    """_ext/dxbook.py subsets the theme's icon fonts; no icon the pages use may go missing."""
+    from fontTools.ttLib import TTFont
+
+    fonts = site / "_static" / "vendor" / "fontawesome" / "webfonts"
+    woff2 = sorted(fonts.glob("*.woff2"))
+    assert woff2 and all(p.stat().st_size < 20_000 for p in woff2), [(p.name, p.stat().st_size) for p in woff2]
+    glyphs = set()
+    for path in woff2:
+        glyphs |= set(TTFont(path).getBestCmap())
+    css = (site / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    rules = dict()
+    for selectors, code in re.findall(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"\}', css):
+        for sel in selectors.rstrip(",").split(","):
+            rules[sel[1:-7]] = int(code, 16)
+    used = set()
+    for path in html_pages(site):
+        used |= set(re.findall(r'class="[^"]*\b(fa-[a-z0-9-]+)', path.read_text(encoding="utf-8")))
+    style_names = {"fa-solid", "fa-regular", "fa-brands", "fa-lg", "fa-fw", "fa-xs", "fa-sm", "fa-2x", "fa-spin"}
+    icons = used - style_names
+    assert icons, "no icons found on the pages"
+    missing_rule = sorted(i for i in icons if i not in rules)
+    assert not missing_rule, f"icons without a CSS rule: {missing_rule}"
+    missing_glyph = sorted(i for i in icons if rules[i] not in glyphs)
+    assert not missing_glyph, f"icons without a glyph: {missing_glyph}"
+    drawn_by_css = {ord(ch) for ch in css if 0xE000 <= ord(ch) <= 0xF8FF}
+    assert drawn_by_css <= glyphs, sorted(hex(c) for c in drawn_by_css - glyphs)
