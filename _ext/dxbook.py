@@ -37,22 +37,35 @@ STAMP_NAME = "dx-inputs.sha256"
 
 
 def input_dirs() -> list[Path]:
-    """The folders whose contents chapters depend on besides their own code."""
-    import defection
-    from defection.paths import data_dir
+    """The folders whose contents chapters depend on besides their own code.
 
-    return [data_dir(), Path(defection.__file__).resolve().parent]
+    Loads defection/paths.py on its own, so a build does not import pandas and
+    Altair just to find two folders.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("defection")
+    package = Path(spec.origin).parent
+    paths_spec = importlib.util.spec_from_file_location("_dx_paths", package / "paths.py")
+    paths = importlib.util.module_from_spec(paths_spec)
+    paths_spec.loader.exec_module(paths)
+    return [paths.data_dir(), package]
 
 
-def inputs_digest() -> str:
-    """SHA-256 over every file in data/ and defection/ (names and bytes)."""
+def _digest(folders) -> str:
+    """SHA-256 over every file in ``folders`` (names and bytes)."""
     digest = hashlib.sha256()
-    for folder in input_dirs():
-        for path in sorted(folder.rglob("*")):
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.name.encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def inputs_digest() -> str:
+    """Digest of data/ and defection/: what executed chapters depend on."""
+    return _digest(input_dirs())
 
 
 def _cache_dir(app: Sphinx) -> Path:
@@ -111,16 +124,21 @@ def _teacher_edition(app: Sphinx, config) -> None:
 
 
 def _check_inputs(app: Sphinx, config) -> None:
+    """Clear the execution cache when data/ or defection/ changed, and re-render
+    every page when those or this extension (templates, scripts) changed."""
     cache = _cache_dir(app)
-    stamp = cache.parent / STAMP_NAME
-    digest = inputs_digest()
-    previous = stamp.read_text().strip() if stamp.is_file() else None
-    app.dx_inputs_changed = previous != digest
-    if app.dx_inputs_changed and previous is not None:
+    stamps = {"inputs": (cache.parent / STAMP_NAME, inputs_digest()),
+              "extension": (cache.parent / "dx-extension.sha256", _digest([HERE]))}
+    changed = {}
+    for key, (stamp, digest) in stamps.items():
+        previous = stamp.read_text().strip() if stamp.is_file() else None
+        changed[key] = previous is not None and previous != digest
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest + "\n")
+    if changed["inputs"]:
         logger.info("[dxbook] data/ or defection/ changed: clearing the execution cache %s", cache)
         shutil.rmtree(cache, ignore_errors=True)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(digest + "\n")
+    app.dx_inputs_changed = changed["inputs"] or changed["extension"]
 
 
 def _outdated(app: Sphinx, env, added, changed, removed):
@@ -135,8 +153,17 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree):
     context["dx_has_chart"] = has_chart
     # sphinxcontrib-bibtex marks the bibliography role="list" but its entries
     # are not list items (axe: aria-required-children, critical).
+    # Its entries carry role="doc-biblioentry", which ARIA does not allow there.
     if 'class="citation-list"' in body:
-        context["body"] = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+        body = body.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
+        body = body.replace(' role="doc-biblioentry"', "")
+        context["body"] = body
+    # sphinx-design (bundled with Jupyter Book) and sphinx-thebe add a stylesheet
+    # and a script to every page; load them only where a page uses them.
+    uses_design = re.search(r'class="[^"]*\bsd-', body) is not None
+    unused_assets = ("sphinx-thebe.css", *(() if uses_design else ("sphinx-design.min.css", "design-tabs.js")))
+    context["css_files"] = [css for css in context.get("css_files", [])
+                            if not any(a in str(getattr(css, "filename", css)) for a in unused_assets)]
     if has_chart:
         context["script_files"] = [*context.get("script_files", []),
                                    _JavaScript("_static/dx-charts.js", defer="defer")]
@@ -148,9 +175,15 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree):
         name = str(getattr(js, "filename", "") or "")
         body = str(getattr(js, "attributes", {}).get("body", ""))
         key = (name, body)
-        if "thebe" in name or "THEBE" in body or key in seen:
+        if "thebe" in name or "THEBE" in body or key in seen or any(a in name for a in unused_assets):
             continue
         seen.add(key)
+        # Nothing the book loads needs to run before the first paint: defer
+        # every external script (order is kept; they run before DOMContentLoaded).
+        # (Not on the search page, whose search tools run at once and need them.)
+        if (pagename != "search" and name and not isinstance(js, str)
+                and not {"async", "defer"} & set(js.attributes)):
+            js = _JavaScript(js.filename, priority=js.priority, **{**js.attributes, "defer": "defer"})
         keep.append(js)
     context["script_files"] = keep
 
@@ -239,14 +272,12 @@ def _copy_data(app: Sphinx, exception) -> None:
     """Publish the dataset with the site, so the data page can link each file."""
     if exception is not None or app.builder.format != "html":
         return
-    from defection.paths import data_dir
-
     citation = Path(app.srcdir) / "CITATION.cff"
     if citation.is_file():
         shutil.copyfile(citation, Path(app.outdir) / "CITATION.cff")
     target = Path(app.outdir) / "data"
     target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(data_dir().iterdir()):
+    for path in sorted(input_dirs()[0].iterdir()):
         if path.suffix in (".csv", ".json") or path.name == "README.md":
             shutil.copyfile(path, target / path.name)
 

@@ -16,9 +16,9 @@ SITE = Path(os.environ.get("DX_SITE", ROOT / "_build" / "html"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def toc_docnames() -> list[str]:
-    """Every page named in _toc.yml, root first."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+def toc_docnames(book: Path = ROOT) -> list[str]:
+    """Every page named in the book's _toc.yml, root first."""
+    toc = yaml.safe_load((Path(book) / "_toc.yml").read_text())
     names = [toc["root"]]
 
     def walk(entries):
@@ -43,9 +43,13 @@ def pdf_name(docname: str) -> str:
     return str(path) + ".pdf"
 
 
-def chapter_docnames() -> list[str]:
+def is_chapter(docname: str) -> bool:
     """The numbered chapters: chapters/NN-*.md only (not chapters/teachers/NN-*.md)."""
-    return [n for n in toc_docnames() if Path(n).parent == Path("chapters") and Path(n).name[:2].isdigit()]
+    return Path(docname).parent == Path("chapters") and Path(docname).name[:2].isdigit()
+
+
+def chapter_docnames(book: Path = ROOT) -> list[str]:
+    return [n for n in toc_docnames(book) if is_chapter(n)]
 
 
 @pytest.fixture(scope="session")
