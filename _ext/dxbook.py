@@ -222,8 +222,8 @@ def download_notebook(source: Path, repo: str, url: str):
 
 
 def _is_notebook(app: Sphinx, docname: str) -> bool:
-    path = Path(app.env.doc2path(docname))
-    return path.suffix == ".md" and path.read_text(encoding="utf-8").startswith("---\njupytext:")
+    """A MyST notebook: myst-nb records its kernelspec in the page metadata."""
+    return "kernelspec" in app.env.metadata.get(docname, {})
 
 
 def _ipynb_context(app: Sphinx, pagename, templatename, context, doctree):
@@ -339,7 +339,7 @@ def _slim_icons(app: Sphinx, exception) -> None:
         subsetter.populate(unicodes=sorted(codepoints | {0x20}))
         subsetter.subset(font)
         subset.save_font(font, str(font_path), options)
-    logger.info("[dxbook] icons: kept %d of the theme's icon rules (%d kB -> %d kB of CSS)",
+    logger.info("[dxbook] icons: kept %d glyphs (theme CSS %d kB -> %d kB)",
                 len(codepoints), len(css) // 1024, len(slim) // 1024)
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the repository, the built site, a 127.0.0.1 server, Chromium."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -59,19 +60,31 @@ def site() -> Path:
     return SITE
 
 
+#: Flags for headless Chromium on a machine with no outside network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
 
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on a free 127.0.0.1 port; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
 @pytest.fixture(scope="session")
 def server(site):
-    handler = functools.partial(_Quiet, directory=str(site))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serve(site) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +104,7 @@ def browser(chromium_path):
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=chromium_path,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=CHROMIUM_ARGS,
         )
         yield b
         b.close()

@@ -10,25 +10,14 @@ SVGs, link URLs shown). The whole-book PDF joins the pages with `pdfunite`
 from __future__ import annotations
 
 import argparse
-import functools
 import shutil
 import subprocess
 import sys
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import pdf_name, toc_docnames  # noqa: E402  (one reader of _toc.yml)
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+from conftest import CHROMIUM_ARGS, pdf_name, serve, toc_docnames  # noqa: E402  (shared with the tests)
 
 
 def main() -> int:
@@ -42,15 +31,11 @@ def main() -> int:
         sys.exit(f"no built site at {site}: run `make book` first")
     out.mkdir(parents=True, exist_ok=True)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-
     from playwright.sync_api import sync_playwright
 
     written = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
+    with serve(site) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(base) else r.abort())
         for name in toc_docnames():
@@ -66,7 +51,6 @@ def main() -> int:
             written.append(target)
             print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
         browser.close()
-    httpd.shutdown()
 
     book = out / "defection-explained.pdf"
     pdfunite = shutil.which("pdfunite")
