@@ -1,11 +1,25 @@
-"""Defection Explained: the book's data loader and charts.
+"""Defection Explained: the book's data loader, named facts, tables and charts.
 
     from defection import data, charts
     cases = data.cases()
     charts.ch1_origins_over_time(cases)
+
+Submodules load on first use, so ``import defection.data`` (or ``defection.paths``)
+does not import Altair and vl-convert.
 """
-from . import charts, data
+from __future__ import annotations
+
+import importlib
+
 from .paths import data_dir
 
-__all__ = ["data", "charts", "data_dir"]
-__version__ = "0.1.0"
+__all__ = ["data", "charts", "facts", "tables", "data_dir"]
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    if name in ("data", "charts", "facts", "tables"):
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'defection' has no attribute {name!r}")

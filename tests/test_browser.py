@@ -1,7 +1,8 @@
 """Every page in a real headless Chromium, served from 127.0.0.1 only.
 
-No console errors, no request leaving 127.0.0.1, every chart drawn as SVG,
-and axe-core finds no serious or critical accessibility violation.
+No console errors, no request leaving 127.0.0.1, no Content-Security-Policy
+violation, every chart drawn as SVG (live, under the strict policy), and axe-core
+finds no serious or critical accessibility violation.
 If Chromium is missing these tests fail (they never skip).
 """
 from __future__ import annotations
@@ -31,6 +32,10 @@ def visit(browser, url):
     errors, foreign = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # Init scripts run before the page's own and are not subject to its policy.
+    page.add_init_script("""window.__dxViolations = [];
+      document.addEventListener('securitypolicyviolation',
+        e => window.__dxViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));""")
 
     def guard(route):
         host = urlparse(route.request.url).hostname
@@ -66,6 +71,8 @@ def test_page_in_chromium(browser, server, axe, name):
         page.wait_for_load_state("networkidle")
         assert not errors, errors
         assert not foreign, foreign
+        assert page.evaluate("window.__dxViolations") == []
+        assert page.locator('meta[http-equiv="Content-Security-Policy"]').count() == 1
         # label-content-name-mismatch is experimental in axe-core (off by default);
         # the default Jupyter Book fails it, so check it too.
         results = axe.run(page, options={"rules": {"label-content-name-mismatch": {"enabled": True}}})
@@ -92,3 +99,34 @@ def test_chart_script_absent_on_chart_free_page(browser, server):
     scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
     assert not any("dx-charts" in s or "vega" in s for s in scripts), scripts
     context.close()
+
+
+def test_folded_solutions_stay_folded_under_the_policy(browser, server):
+    context, page, errors, foreign = visit(browser, f"{server}/chapters/01-how-defection-works.html")
+    try:
+        page.wait_for_load_state("networkidle")
+        solutions = page.locator(".solution")
+        assert solutions.count() > 0
+        # sphinx-togglebutton folds each solution behind a button (its inline config must run):
+        # the title stays visible, everything after it is hidden until the button is pressed.
+        first = solutions.first
+        assert first.locator(".toggle-button").count() == 1
+        content = first.locator(":scope > :not(.admonition-title)")
+        assert content.count() > 0 and not any(content.nth(i).is_visible() for i in range(content.count()))
+        first.locator(".toggle-button").click()
+        assert content.first.is_visible()
+        assert page.evaluate("window.__dxViolations") == [] and not errors, errors
+    finally:
+        context.close()
+
+
+def test_print_button_works_without_inline_handlers(browser, server):
+    context, page, errors, foreign = visit(browser, f"{server}/chapters/01-how-defection-works.html")
+    try:
+        page.wait_for_load_state("networkidle")
+        assert page.locator("[onclick]").count() == 0
+        page.evaluate("window.__printed = 0; window.print = () => { window.__printed += 1; }; 0")
+        page.locator("[data-dx-print]").first.dispatch_event("click")
+        assert page.evaluate("window.__printed") == 1
+    finally:
+        context.close()

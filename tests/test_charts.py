@@ -89,6 +89,6 @@ def test_vendored_vega_matches_the_compiler():
 
     from conftest import ROOT
 
-    runtime = (ROOT / "_ext" / "static" / "dx" / "vega.min.js").read_text(encoding="utf-8")
+    runtime = (ROOT / "_ext" / "dxbook" / "static" / "dx" / "vega.min.js").read_text(encoding="utf-8")
     assert f'"{vlc.get_vega_version()}"' in runtime
-    assert (ROOT / "_ext" / "static" / "dx" / "LICENSE-vega.txt").read_text().startswith("Copyright (c)")
+    assert (ROOT / "_ext" / "dxbook" / "static" / "dx" / "LICENSE-vega.txt").read_text().startswith("Copyright (c)")

@@ -5,26 +5,35 @@
  * comes near the viewport, this script loads the Vega runtime once, from this
  * site, and swaps the static SVG for a live view with tooltips. If anything
  * fails, the static SVG simply stays. No request leaves the site.
+ *
+ * The pages forbid eval (Content-Security-Policy without 'unsafe-eval'), so
+ * Vega parses expressions to an AST ({ast: true}) and runs them with its
+ * CSP-safe interpreter (vega-interpreter.min.js, loaded after vega.min.js).
  */
 (function () {
   "use strict";
   var charts = document.querySelectorAll(".dx-chart");
   if (!charts.length) return;
   var here = document.currentScript && document.currentScript.src;
-  var runtimeUrl = new URL("dx/vega.min.js", here || document.baseURI).href;
+  var base = here || document.baseURI;
+  var runtimeUrls = [new URL("vega.min.js", base).href, new URL("vega-interpreter.min.js", base).href];
   var loading = null;
 
+  function loadScript(url) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = url;
+      s.async = false;
+      s.onload = resolve;
+      s.onerror = reject;
+      document.head.appendChild(s);
+    });
+  }
+
   function loadRuntime() {
-    if (window.vega) return Promise.resolve(window.vega);
     if (!loading) {
-      loading = new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        s.src = runtimeUrl;
-        s.async = true;
-        s.onload = function () { resolve(window.vega); };
-        s.onerror = reject;
-        document.head.appendChild(s);
-      });
+      loading = loadScript(runtimeUrls[0]).then(function () { return loadScript(runtimeUrls[1]); })
+        .then(function () { return window.vega; });
     }
     return loading;
   }
@@ -40,7 +49,9 @@
       var spec = JSON.parse(specNode.textContent);
       var host = document.createElement("div");
       host.className = "dx-chart-live";
-      var view = new vega.View(vega.parse(spec), { renderer: "svg", container: host, hover: true });
+      var view = new vega.View(vega.parse(spec, null, { ast: true }), {
+        renderer: "svg", container: host, hover: true, expr: window.vegaExpressionInterpreter
+      });
       return view.runAsync().then(function () {
         var svg = host.querySelector("svg");
         if (svg) {

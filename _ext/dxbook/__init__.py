@@ -1,0 +1,47 @@
+"""Defection Explained's local Sphinx extension.
+
+``setup()`` only wires the modules together; each module does one job:
+
+============  =================================================================
+``cache``     the execution cache is keyed on every input a chapter reads
+              (``data/``, the ``defection`` package, the pinned requirements),
+              and a page is re-rendered when those or this extension change
+``charts``    the chart runtime (``static/dx/``) is loaded only on pages with
+              a chart
+``editions``  ``DX_TEACHER=1`` builds the teacher edition (solutions shown)
+``metadata``  meta description and Open Graph tags
+``notebooks`` the downloadable student and teacher notebooks
+``assets``    theme weight: unused stylesheets/scripts dropped, icons subset
+``security``  a strict Content-Security-Policy on every page, no inline
+              handlers, no dead Thebe configuration, safe new-window links
+``publish``   data files, CITATION.cff and the package wheel served by the site
+============  =================================================================
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.application import Sphinx
+
+from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, security
+
+HERE = Path(__file__).resolve().parent
+
+
+def setup(app: Sphinx):
+    app.add_config_value("dx_public_url", "", "html", types=[str])
+    editions.setup(app)
+    cache.setup(app)
+    charts.setup(app)
+    metadata.setup(app)
+    a11y.setup(app)
+    notebooks.setup(app)
+    assets.setup(app)
+    publish.setup(app)
+    security.setup(app)  # last: it hashes the final HTML
+    app.config.html_static_path.append(str(HERE / "static"))
+    app.config.html_extra_path.append(str(HERE / "extra"))
+    app.config.templates_path.append(str(HERE / "templates"))
+    app.add_css_file("dx/dx.css")
+    app.add_js_file("dx/dx-site.js", loading_method="defer")
+    return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,61 @@
+"""Page metadata: a meta description and Open Graph tags, so a shared link shows
+a title and a summary."""
+from __future__ import annotations
+
+import re
+from html import escape, unescape
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+_SKIP = (nodes.Admonition, nodes.figure, nodes.table, nodes.container, nodes.topic, nodes.sidebar)
+
+
+def description(doctree, limit: int = 160) -> str:
+    """The page's first paragraph of prose (outside boxes, figures and tables), shortened."""
+    if doctree is None:
+        return ""
+    for para in doctree.findall(nodes.paragraph):
+        parent, inside = para.parent, False
+        while parent is not None:
+            if isinstance(parent, _SKIP):
+                inside = True
+                break
+            parent = parent.parent
+        text = " ".join(para.astext().split())
+        if not inside and len(text) > 40:
+            if len(text) > limit:
+                text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+            return text
+    return ""
+
+
+def plain_title(title: str) -> str:
+    """A page title as text: Sphinx's titles carry markup (``<span class="section-number">``)."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", "", title or "")).split())
+
+
+def tags(site_title: str, page_title: str, desc: str, url: str, is_article: bool) -> str:
+    page_title = plain_title(page_title) or site_title
+    values = {
+        ("name", "description"): desc,
+        ("property", "og:title"): f"{page_title} — {site_title}" if page_title != site_title else page_title,
+        ("property", "og:description"): desc,
+        ("property", "og:type"): "article" if is_article else "website",
+        ("property", "og:site_name"): site_title,
+        ("property", "og:url"): url,
+        ("name", "twitter:card"): "summary",
+    }
+    return "".join(f'<meta {k}="{v}" content="{escape(c, quote=True)}" />\n' for (k, v), c in values.items())
+
+
+def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    site_title = app.config.html_title
+    desc = description(doctree) or site_title
+    url = (app.config.html_baseurl or "") + pagename + ".html"
+    context["metatags"] = context.get("metatags", "") + tags(
+        site_title, context.get("title") or site_title, desc, url, pagename.startswith("chapters/"))
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("html-page-context", _page_context)
