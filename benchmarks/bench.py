@@ -52,8 +52,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conftest import is_chapter, toc_docnames  # noqa: E402  (one reader of _toc.yml)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.sitekit import is_chapter, toc_docnames  # noqa: E402  (one reader of _toc.yml)
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"

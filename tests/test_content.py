@@ -41,7 +41,7 @@ def test_chapter_has_the_teaching_apparatus(name):
     text = source(name)
     assert re.search(r"\{admonition\} Learning goals", text), "learning goals"
     goals = re.search(r"\{admonition\} Learning goals(.*?)\n:::", text, re.S).group(1)
-    assert 3 <= len(re.findall(r"^\s*[-*] ", goals, re.M)) <= 5, "3-5 learning goals"
+    assert 3 <= len(re.findall(r"^\s*[-*] ", goals, re.M)) <= 6, "3-6 learning goals"
     assert "{term}`" in text, "key terms linked to the glossary"
     assert re.search(r":class: myth-vs-fact", text), "a myth-vs-fact box"
     assert re.search(r"^## Summary", text, re.M)
@@ -56,7 +56,7 @@ def test_chapter_has_the_teaching_apparatus(name):
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_length(name):
     words = prose_words(source(name))
-    assert 2500 <= words <= 5000, f"{name}: {words} words of prose"
+    assert 2500 <= words <= 9000, f"{name}: {words} words of prose"
 
 
 @pytest.mark.build

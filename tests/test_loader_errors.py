@@ -19,8 +19,10 @@ def datadir(tmp_path):
     target = tmp_path / "data"
     shutil.copytree(ROOT / "data", target)
     data._package.cache_clear()
+    data._validate_digest.cache_clear()
     yield target
     data._package.cache_clear()
+    data._validate_digest.cache_clear()
 
 
 def edit_cell(path, row, column, value):
@@ -96,7 +98,7 @@ def test_wrong_header(datadir):
     path = datadir / "cases.csv"
     text = path.read_text(encoding="utf-8").replace("retaliation_year", "retaliation_yr", 1)
     path.write_text(text, encoding="utf-8")
-    expect(datadir, "cases", r"cases\.csv: header does not match datapackage\.json: missing 'retaliation_year'; unexpected 'retaliation_yr'")
+    expect(datadir, "cases", r"cases\.csv, line 1: header does not match datapackage\.json: missing 'retaliation_year'; unexpected 'retaliation_yr'")
 
 
 def test_unquoted_comma_gives_cell_count(datadir):
@@ -126,3 +128,69 @@ def test_annual_total_must_match_quarters(datadir):
 
 def test_valid_copy_loads(datadir):
     assert len(data.load("cases", directory=datadir)) == len(data.cases())
+
+
+# --- editor mistakes (issue 18, finding 4) ---------------------------------------
+
+
+def test_latin1_byte_names_line_and_column(datadir):
+    path = datadir / "cases.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",", b",Caf\xe9 ", 1)  # a Latin-1 e-acute on line 6
+    path.write_bytes(b"\n".join(lines))
+    err = expect(datadir, "cases", r"cases\.csv, line 6: byte 0xe9 is not UTF-8 \(character \d+ of the line\)")
+    assert err.line == 6
+
+
+def test_utf8_byte_order_mark_is_accepted(datadir):
+    path = datadir / "countries.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    frame = data.load("countries", directory=datadir)
+    assert list(frame.columns)[0] == "code"
+    assert len(frame) == len(data.countries())
+
+
+def test_trailing_blank_lines_are_ignored(datadir):
+    path = datadir / "countries.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n  \n", encoding="utf-8")
+    assert len(data.load("countries", directory=datadir)) == len(data.countries())
+
+
+def test_blank_line_in_the_middle_is_named(datadir):
+    path = datadir / "countries.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(3, "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    expect(datadir, "countries", r"countries\.csv, row 3 \(line 4\): the line is blank")
+
+
+def test_line_numbers_count_multiline_quoted_cells(datadir):
+    path = datadir / "cases.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows[2][rows[0].index("note")] = "first line\nsecond line\nthird line"  # row 2 now spans 3 lines
+    rows[5][rows[0].index("method")] = "walked"                           # row 5 starts on line 8
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    err = expect(datadir, "cases", r"cases\.csv, row 5 \(line 8\), column 'method': 'walked'")
+    assert (err.row, err.line) == (5, 8)
+
+
+def test_every_problem_of_a_file_is_reported_at_once(datadir):
+    path = datadir / "cases.csv"
+    edit_cell(path, 3, "year", "nineteen-sixty")
+    edit_cell(path, 5, "method", "walked")
+    edit_cell(path, 9, "source_url", "")
+    err = expect(datadir, "cases", r"cases\.csv has 3 problems")
+    assert [(p.row, p.column) for p in err.problems] == [(3, "year"), (5, "method"), (9, "source_url")]
+
+
+def test_booleans_follow_the_schema_not_yes_no(datadir):
+    path = datadir / "countries.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    column = next(i for i, f in enumerate(rows[0]) if data.schema("countries")["schema"]["fields"][i]["type"] == "boolean")
+    rows[1][column] = "yes"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    expect(datadir, "countries", rf"row 1 \(line 2\), column '{rows[0][column]}': 'yes' is not true or false")

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from html import unescape
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, chapter_docnames, pdf_name, toc_docnames
+from conftest import PDF_DIR, ROOT, chapter_docnames, pdf_name, toc_docnames
 
 pytestmark = pytest.mark.build
-
-PDF_DIR = ROOT / "_build" / "pdf"
 
 
 def words(text: str) -> str:
@@ -21,10 +17,20 @@ def words(text: str) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    exe = shutil.which("pdftotext")
-    assert exe, "pdftotext not found: install Debian's poppler-utils"
+    from pypdf import PdfReader
+
     assert path.is_file(), f"{path} missing: run `make pdf`"
-    return subprocess.run([exe, "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+
+
+def outline_titles(path: Path) -> list:
+    """The PDF's bookmarks as nested lists of titles."""
+    from pypdf import PdfReader
+
+    def walk(items):
+        return [walk(i) if isinstance(i, list) else i.title for i in items]
+
+    return walk(PdfReader(str(path)).outline)
 
 
 @pytest.mark.parametrize("name", chapter_docnames())
@@ -68,3 +74,23 @@ def test_printed_chapter_keeps_solutions_folded(name):
     assert sentences, f"{name}: no solution prose found to check"
     shown = [s for s in sentences if s in text]
     assert not shown, f"solutions printed: {shown}"
+
+
+def test_book_pdf_has_a_bookmark_per_page_with_its_sections():
+    outline = outline_titles(PDF_DIR / "defection-explained.pdf")
+    top = [t for t in outline if isinstance(t, str)]
+    assert len(top) == len(toc_docnames()), top
+    assert any("How defection works" in t for t in top), top
+    assert any(isinstance(t, list) and len(t) >= 3 for t in outline), "chapters keep their section bookmarks"
+
+
+@pytest.mark.parametrize("name", chapter_docnames())
+def test_chapter_pdf_is_tagged_and_numbered(name):
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(PDF_DIR / pdf_name(name)))
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root.get("/MarkInfo", {}).get("/Marked"), "tagged PDF"
+    assert reader.outline, "bookmarks"
+    first, last = reader.pages[0].extract_text(), reader.pages[-1].extract_text()
+    assert f"page 1 of {len(reader.pages)}" in first and f"page {len(reader.pages)} of" in last

@@ -1,53 +1,273 @@
-"""Downloadable notebooks: every notebook page offers an ``.ipynb`` made from its
-MyST source with jupytext, whose first cells say how to get the package and the
-data and stop with that message (not a traceback) when they are missing."""
+"""The notebooks readers download: a student and a teacher notebook per chapter.
+
+Made at build end from the notebook myst-nb executed (so numbers, tables and
+charts are the page's own) and converted to plain Jupyter Markdown by
+``mystconv``:
+
+* ``_sources/<docname>.ipynb``: the **student** notebook, offered by the
+  page's download menu. No solution text or code in it.
+* ``notebooks/teacher/<name>.ipynb``: the **teacher** notebook, the same with
+  every solution; linked from the teacher pages (and the teacher edition).
+
+Both start with a set-up cell that finds the book's ``defection`` package (in a
+checkout, or installed), installs the wheel the site serves when it is missing,
+and otherwise stops with one clear sentence. The only URL in them comes from
+the book's one public-URL setting (``html.baseurl`` in ``_config.yml``).
+"""
 from __future__ import annotations
 
+import json
+import re
+from html import unescape
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.util import logging
 
+from .mystconv import Piece, Resolver, convert_cell
 
-SETUP_MARKDOWN = """**Before you run this notebook.** It needs the book's `defection` package and its data.
-Either work in a clone of the book (`git clone {repo}`, then `make lab`), or install both into
-this environment by running `%pip install git+{repo}` in a cell, then restart the kernel.
-Data and text: CC BY 4.0. Code: MIT. Online version: {url}"""
+logger = logging.getLogger(__name__)
 
-SETUP_CODE = """# Set-up check: stops with instructions if the book's package or data is missing.
+TEACHER_DIR = Path("notebooks") / "teacher"
+
+SETUP_MARKDOWN = """**Before you run this notebook.** It uses the book's Python package, `defection`, which carries the
+book's data. The next cell finds it (in a copy of the book, or already installed) or installs it from the
+book's site, and stops with a message if it cannot. Read the chapter online: [{title}]({page_url}).
+Text and data: CC BY 4.0. Code: MIT."""
+
+SETUP_CODE = '''# Set-up: find or install the book's `defection` package (with its data), then check it.
+import importlib
+import importlib.util
+
+WHEEL = "{wheel_url}"
+if importlib.util.find_spec("defection") is None:
+    print("Installing the book's package from", WHEEL)
+    get_ipython().run_line_magic("pip", "install --quiet " + WHEEL)
+    importlib.invalidate_caches()
 try:
     import defection
     defection.data_dir()
-except (ImportError, FileNotFoundError) as problem:
-    raise SystemExit(
-        "This chapter needs the book's `defection` package and its data (" + str(problem).split(". ")[0] + ").\\n"
-        "Get them with:  %pip install git+{repo}  (then restart the kernel),\\n"
-        "or clone the book:  git clone {repo}  and run  make lab"
-    ) from None"""
+except (ImportError, FileNotFoundError):
+    raise SystemExit("This notebook needs the book's defection package and its data: install it with "
+                     "pip install " + WHEEL + " (or run the notebook from a copy of the book), "
+                     "then restart the kernel.") from None'''
+
+ANSWER_CELL = "# Your answer here\n"
+
+_FIGURE_CALL = re.compile(r'^glue\("(?P<key>[^"]+)",\s*(?P<expr>.+?)(?:,\s*display=(?:True|False))?\)\s*$', re.M)
+_FACTS_LOOP = re.compile(r"^for \w+, \w+ in facts\.\w+\([^)]*\)\.items\(\):\n\s+glue\([^\n]*\)\n?", re.M)
+_GLUE_IMPORT = re.compile(r"^from myst_nb import glue\n", re.M)
+_CITE_LINK = re.compile(r'<a class="reference internal" href="(?:[./]*)references\.html#(cite-[^"]+)"[^>]*>(.*?)</a>', re.S)
 
 
-def download_notebook(source: Path, repo: str, url: str):
-    """The chapter as a plain notebook, with the set-up cells first."""
-    import jupytext
-    import nbformat
-
-    nb = jupytext.read(source)
-    nb.cells[:0] = [
-        nbformat.v4.new_markdown_cell(SETUP_MARKDOWN.format(repo=repo, url=url)),
-        nbformat.v4.new_code_cell(SETUP_CODE.format(repo=repo)),
-    ]
-    nb.metadata.pop("jupytext", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nbformat.validate(nb)
-    return nb
-
-
-def _is_notebook(app: Sphinx, docname: str) -> bool:
+def is_notebook(app: Sphinx, docname: str) -> bool:
     """A MyST notebook: myst-nb records its kernelspec in the page metadata."""
     return "kernelspec" in app.env.metadata.get(docname, {})
 
 
+def site_url(app: Sphinx) -> str:
+    base = app.config.html_baseurl or ""
+    return base if base.endswith("/") else base + "/"
+
+
+def wheel_url(app: Sphinx) -> str:
+    from .publish import wheel_name
+
+    return site_url(app) + "downloads/" + wheel_name()
+
+
+class _Context:
+    """What a chapter's roles resolve to, from the Sphinx environment and built HTML."""
+
+    def __init__(self, app: Sphinx, docname: str, glue: dict):
+        self.app, self.docname, self.glue_data = app, docname, glue
+        self.env = app.env
+        self.std = app.env.get_domain("std")
+        self.base = site_url(app)
+        html = (Path(app.outdir) / f"{docname}.html").read_text(encoding="utf-8")
+        self.citations = {}
+        for anchor, text in _CITE_LINK.findall(html):  # anchor: docutils' id for "cite-<key>"
+            self.citations.setdefault(anchor, " ".join(unescape(re.sub(r"<[^>]+>", "", text)).split()))
+        self.exercises = {}
+
+    def url(self, docname: str, anchor: str = "") -> str:
+        return f"{self.base}{docname}.html" + (f"#{anchor}" if anchor else "")
+
+    def glue(self, key: str, fmt: str) -> str:
+        from myst_nb.core.variables import format_plain_text
+
+        data = self.glue_data[key]["data"]
+        if "text/markdown" in data and "text/plain" not in data:
+            return data["text/markdown"]
+        return format_plain_text(data["text/plain"], fmt)
+
+    def term(self, title: str, target: str) -> str:
+        entry = self.std.objects.get(("term", target.lower())) or self.std.objects.get(("term", target))
+        if not entry:
+            return title
+        return f"[{title}]({self.url(entry[0], entry[1])})"
+
+    def cite(self, keys: list[str]) -> str:
+        from docutils.nodes import make_id
+
+        parts = []
+        for key in keys:
+            anchor = make_id("cite-" + key)
+            parts.append(f"[{self.citations.get(anchor, key)}]({self.url('chapters/references', anchor)})")
+        return "(" + "; ".join(parts) + ")"
+
+    def _label(self, label: str):
+        return self.std.labels.get(label) or self.std.anonlabels.get(label)
+
+    def numref(self, label: str, title: str | None) -> str:
+        found = self._label(label)
+        if not found:
+            return title or label
+        docname, labelid = found[0], found[1]
+        numbers = self.env.toc_fignumbers.get(docname, {})
+        for figtype, prefix in (("figure", "Fig."), ("table", "Table"), ("code-block", "Listing")):
+            if labelid in numbers.get(figtype, {}):
+                number = ".".join(map(str, numbers[figtype][labelid]))
+                text = (title or f"{prefix} {{number}}").replace("{number}", number).replace("%s", number)
+                return f"[{text}]({self.url(docname, labelid)})"
+        return f"[{title or label}]({self.url(docname, labelid)})"
+
+    def ref(self, label: str, title: str | None) -> str:
+        found = self._label(label)
+        if not found:
+            return title or label
+        docname, labelid = found[0], found[1]
+        text = title or (found[2] if len(found) > 2 and found[2] else label)
+        return f"[{text}]({self.url(docname, labelid)})"
+
+    def doc(self, target: str, title: str | None) -> str:
+        here = Path(self.docname).parent
+        docname = str((here / target).as_posix()) if not target.startswith("/") else target.lstrip("/")
+        docname = str(Path(docname).with_suffix("")) if docname.endswith(".md") else docname
+        parts = []
+        for part in Path(docname).parts:
+            if part == "..":
+                parts.pop()
+            elif part != ".":
+                parts.append(part)
+        docname = "/".join(parts)
+        text = title or (self.env.titles[docname].astext() if docname in self.env.titles else target)
+        return f"[{text}]({self.url(docname)})"
+
+    def exercise(self, label: str) -> str:
+        found = self._label(label)
+        number = None
+        if found:
+            numbers = self.env.toc_fignumbers.get(found[0], {}).get("exercise", {})
+            if found[1] in numbers:
+                number = ".".join(map(str, numbers[found[1]]))
+        if number is None:  # number them in order, as the page does
+            number = f"{self.chapter_number()}.{len(self.exercises) + 1}"
+        self.exercises[label] = f"Exercise {number}"
+        return self.exercises[label]
+
+    def chapter_number(self) -> int:
+        secnums = self.env.toc_secnumbers.get(self.docname, {})
+        first = secnums.get("") or next(iter(secnums.values()), (0,))
+        return first[0] if first else 0
+
+    def resolver(self) -> Resolver:
+        return Resolver(glue=self.glue, term=self.term, cite=self.cite, numref=self.numref, ref=self.ref,
+                        doc=self.doc, exercise=self.exercise)
+
+
+def _hidden(cell) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return bool({"remove-cell", "remove-input", "hide-input", "hide-cell"} & set(tags))
+
+
+def _code_cell(nbformat, source: str, outputs=None, hidden=False):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = list(outputs or [])
+    if hidden:
+        cell.metadata["jupyter"] = {"source_hidden": True}
+    return cell
+
+
+def build_notebooks(app: Sphinx, docname: str, executed, glue: dict):
+    """(student, teacher) notebooks for one executed chapter."""
+    import nbformat
+
+    ctx = _Context(app, docname, glue)
+    resolver = ctx.resolver()
+    title = ctx.env.titles[docname].astext() if docname in ctx.env.titles else docname
+    figures = {}
+    for cell in executed.cells:
+        if cell.cell_type == "code":
+            for m in _FIGURE_CALL.finditer(cell.source):
+                if m.group("key") in glue and m.group("key").startswith("fig"):
+                    figures[m.group("key")] = m.group("expr")
+
+    editions = {"student": [], "teacher": []}
+
+    def add(cell, only=None):
+        for edition in ([only] if only else editions):
+            editions[edition].append(nbformat.from_dict(cell) if isinstance(cell, dict) else cell)
+
+    in_solution, first_markdown = False, True
+    for cell in executed.cells:
+        if cell.cell_type == "markdown":
+            for piece in convert_cell(cell.source, resolver):
+                _emit(piece, add, figures, glue, nbformat, in_solution)
+                if piece.kind == "solution-start":
+                    in_solution = True
+                    add(nbformat.v4.new_markdown_cell(f"**Solution to {ctx.exercises.get(piece.label, piece.label)}**"),
+                        only="teacher")
+                elif piece.kind == "solution-end":
+                    in_solution = False
+            if first_markdown:
+                first_markdown = False
+                add(nbformat.v4.new_markdown_cell(SETUP_MARKDOWN.format(title=title, page_url=ctx.url(docname))))
+                add(_code_cell(nbformat, SETUP_CODE.format(wheel_url=wheel_url(app))))
+            continue
+        if cell.cell_type != "code":
+            continue
+        source = _GLUE_IMPORT.sub("", _FACTS_LOOP.sub("", cell.source))
+        source = _FIGURE_CALL.sub(lambda m: "" if m.group("key") in figures else m.group(0), source)
+        source = source.strip("\n")
+        if not source.strip():
+            continue
+        outputs = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+        new = _code_cell(nbformat, source, outputs, hidden=_hidden(cell))
+        add(new, only="teacher" if in_solution else None)
+
+    out = []
+    for edition, cells in editions.items():
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+        nb.metadata["language_info"] = {"name": "python"}
+        nb.metadata["defection_explained"] = {"edition": edition, "page": ctx.url(docname)}
+        nbformat.validate(nb)
+        out.append(nb)
+    return tuple(out)
+
+
+def _emit(piece: Piece, add, figures: dict, glue: dict, nbformat, in_solution: bool) -> None:
+    only = "teacher" if in_solution else None
+    if piece.kind == "md":
+        add(nbformat.v4.new_markdown_cell(piece.text), only=only)
+    elif piece.kind == "figure":
+        bundle = glue[piece.key]
+        output = nbformat.v4.new_output("display_data", data=bundle["data"], metadata={})
+        add(_code_cell(nbformat, figures.get(piece.key, "# (chart)"), [output], hidden=True), only=only)
+        add(nbformat.v4.new_markdown_cell(piece.text), only=only)
+    elif piece.kind == "exercise":
+        add(nbformat.v4.new_markdown_cell(piece.text))
+        add(_code_cell(nbformat, ANSWER_CELL), only="student")
+
+
+def teacher_notebook_path(docname: str) -> str:
+    """Where a chapter's teacher notebook is served, relative to the site root."""
+    return str(TEACHER_DIR / (Path(docname).name + ".ipynb"))
+
+
 def _ipynb_context(app: Sphinx, pagename, templatename, context, doctree):
-    if pagename in app.env.found_docs and _is_notebook(app, pagename):
+    if pagename in app.env.found_docs and is_notebook(app, pagename):
         context["ipynb_source"] = pagename + ".ipynb"
 
 
@@ -55,11 +275,8 @@ NOTEBOOK_BRANCH = "notebooks"
 
 
 def _colab_link(app: Sphinx, pagename, templatename, context, doctree):
-    """Colab cannot open MyST Markdown: point it at the generated .ipynb.
-
-    The publish workflow (.github/workflows/publish.yml) pushes the downloadable
-    notebooks to the ``notebooks`` branch; Colab opens them from there.
-    """
+    """Colab cannot open MyST Markdown: point it at the student .ipynb, which the publish
+    workflow (.github/workflows/publish.yml) pushes to the ``notebooks`` branch."""
     def walk(buttons):
         for button in buttons:
             walk(button.get("buttons", []))
@@ -72,23 +289,43 @@ def _colab_link(app: Sphinx, pagename, templatename, context, doctree):
     walk(context.get("header_buttons", []))
 
 
-def _write_notebooks(app: Sphinx, exception) -> None:
+def with_outputs(app: Sphinx, nb):
+    """The executed notebook with its outputs: in cache mode myst-nb writes the
+    notebook without them, so take them from the execution cache (same code)."""
+    if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+        return nb
+    from jupyter_cache import get_cache
+
+    try:
+        _, merged = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(nb)
+    except KeyError:
+        raise RuntimeError("[dxbook] an executed notebook is neither in the execution cache nor has outputs") from None
+    return merged
+
+
+def _write(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     import nbformat
 
-    repo = app.config.html_theme_options.get("repository_url", "") or "https://github.com/defection-explained/defection-explained"
-    base = app.config.html_baseurl or ""
+    executed_dir = Path(app.outdir).parent / "jupyter_execute"
     for docname in sorted(app.env.found_docs):
-        if not _is_notebook(app, docname):
+        if not is_notebook(app, docname):
             continue
-        nb = download_notebook(Path(app.env.doc2path(docname)), repo, base + docname + ".html")
-        target = Path(app.outdir) / "_sources" / (docname + ".ipynb")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target)
+        executed_path = executed_dir / f"{docname}.ipynb"
+        if not executed_path.is_file():
+            raise RuntimeError(f"[dxbook] no executed notebook for {docname} at {executed_path}")
+        glue_path = executed_path.with_suffix(".glue.json")
+        glue = json.loads(glue_path.read_text(encoding="utf-8")) if glue_path.is_file() else {}
+        executed = with_outputs(app, nbformat.read(executed_path, as_version=4))
+        student, teacher = build_notebooks(app, docname, executed, glue)
+        for nb, target in ((student, Path(app.outdir) / "_sources" / f"{docname}.ipynb"),
+                           (teacher, Path(app.outdir) / teacher_notebook_path(docname))):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, target)
 
 
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _ipynb_context, priority=400)
     app.connect("html-page-context", _colab_link, priority=900)
-    app.connect("build-finished", _write_notebooks)
+    app.connect("build-finished", _write, priority=600)

@@ -1,0 +1,164 @@
+"""Tables the chapters show, and the one way a table reaches a page.
+
+Every table goes through :func:`show`, which renders it with every cell
+HTML-escaped (pandas ``to_html(escape=True)``). A value from ``data/`` can
+therefore never become markup or script in the page, the notebook or the PDF.
+Do not display a pandas ``Styler`` in a chapter: it does not escape.
+"""
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+
+from . import data
+
+__all__ = ["Table", "show", "caption", "route_summary", "us_defectors", "dictionary"]
+
+
+class Table:
+    """A DataFrame shown as an escaped HTML table (no index) and as plain text."""
+
+    def __init__(self, frame: pd.DataFrame, index: bool = False):
+        self.frame = frame
+        self.index = index
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return self.frame.to_html(index=self.index, escape=True, border=0, na_rep="",
+                                      classes=["dx-table"], justify="left")
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 200):
+            return self.frame.to_string(index=self.index, na_rep="")
+
+
+class Html:
+    """A small block of HTML made only from escaped text."""
+
+    def __init__(self, html: str, text: str):
+        self._html, self._text = html, text
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    def __repr__(self) -> str:
+        return self._text
+
+
+def show(frame: pd.DataFrame, index: bool = False) -> Table:
+    """Display ``frame`` in a chapter: escaped, without the index unless asked."""
+    return Table(frame, index=index)
+
+
+def caption(title: str, text: str = "") -> Html:
+    """A bold title followed by text, both escaped."""
+    html = f"<p><strong>{escape(title)}</strong>{(' — ' + escape(text)) if text else ''}</p>"
+    return Html(html, f"{title} — {text}" if text else title)
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    return series.astype("object").map(lambda v: data.label(v) if pd.notna(v) else "")
+
+
+def route_summary(cases: pd.DataFrame, examples: int = 3) -> pd.DataFrame:
+    """Cases by route (method): count, first and last year, the earliest examples."""
+    rows = []
+    for method, group in cases.groupby(cases["method"].astype("object")):
+        group = group.sort_values("year")
+        rows.append({
+            "Route": data.label(method),
+            "Cases": len(group),
+            "First": int(group["year"].min()),
+            "Last": int(group["year"].max()),
+            "Examples": "; ".join(f"{r.name} ({r.year})" for r in group.head(examples).itertuples()),
+        })
+    return pd.DataFrame(rows).sort_values(["Cases", "Route"], ascending=[False, True]).reset_index(drop=True)
+
+
+def us_defectors(cases: pd.DataFrame) -> pd.DataFrame:
+    """Americans in the dataset who defected, and how each case ended."""
+    us = cases[cases["origin_country"].astype("object") == "USA"].sort_values(["year", "name"])
+    return pd.DataFrame({
+        "Name": us["name"],
+        "Year": us["year"],
+        "Went to": us["destination_name"],
+        "Role": _labels(us["role"]),
+        "How it ended": _labels(us["outcome"]),
+        "Confidence": _labels(us["confidence"]),
+    }).reset_index(drop=True)
+
+
+def dictionary(name: str) -> pd.DataFrame:
+    """The data dictionary of table ``name``, from ``datapackage.json``."""
+    fields = data.schema(name)["schema"]["fields"]
+    return pd.DataFrame({
+        "column": [f["name"] for f in fields],
+        "type": [f["type"] for f in fields],
+        "required": ["yes" if f.get("constraints", {}).get("required") else "" for f in fields],
+        "meaning": [f.get("description", "") + (" Allowed: " + ", ".join(f["constraints"]["enum"]) + "."
+                    if "enum" in f.get("constraints", {}) else "") for f in fields],
+    })
+
+
+VIOLENT = ["assassinated", "attempted_assassination", "kidnapped"]
+RETALIATION_ORDER = ["assassinated", "attempted_assassination", "kidnapped", "family_punished",
+                     "sentenced_in_absentia", "other"]
+
+
+def roles(cases: pd.DataFrame) -> pd.DataFrame:
+    """Cases by the person's role: count, share, commonest named route, how many left a communist state."""
+    rows = []
+    for role, group in cases.groupby("role"):
+        top = group.loc[group["method"] != "other", "method"].value_counts()
+        rows.append({
+            "Role": data.label(role),
+            "Cases": len(group),
+            "Share of all cases": f"{100 * len(group) / len(cases):.0f}%",
+            "Commonest named route": f"{data.label(top.index[0])} ({int(top.iloc[0])})" if len(top) else "(none)",
+            "From a communist state": int((group["origin_bloc"] == "communist").sum()),
+        })
+    return pd.DataFrame(rows).sort_values(["Cases", "Role"], ascending=[False, True]).reset_index(drop=True)
+
+
+def not_kept(cases: pd.DataFrame) -> pd.DataFrame:
+    """Every case that did not end with the person allowed to stay, oldest first."""
+    failed = cases.loc[cases["outcome"] != "asylum_granted",
+                       ["name", "year", "place", "method", "outcome", "confidence"]].sort_values("year")
+    return pd.DataFrame({
+        "Name": failed["name"], "Year": failed["year"], "Place": failed["place"].fillna(""),
+        "Method": _labels(failed["method"]), "Outcome": _labels(failed["outcome"]),
+        "Confidence": failed["confidence"].str.capitalize(),
+    }).reset_index(drop=True)
+
+
+def outcome_by_method(cases: pd.DataFrame) -> pd.DataFrame:
+    """How each route ended: counts of cases, with totals."""
+    table = pd.crosstab(_labels(cases["method"]), _labels(cases["outcome"]), margins=True, margins_name="Total")
+    table.index.name = "How the person got out"
+    table.columns.name = None
+    return table.reset_index()
+
+
+def retaliation_by_confidence(cases: pd.DataFrame) -> pd.DataFrame:
+    """The most serious act recorded against each person, by how well the row is supported."""
+    acted = cases[cases["retaliation"] != "none_known"]
+    table = pd.crosstab(_labels(acted["retaliation"]).rename("Most serious act recorded"),
+                        acted["confidence"].rename("Confidence of the row"), margins=True, margins_name="Total")
+    order = [data.label(k) for k in RETALIATION_ORDER] + ["Total"]
+    cols = [c for c in ["documented", "reported", "disputed", "Total"] if c in table.columns]
+    table = table.reindex(index=[i for i in order if i in table.index], columns=cols)
+    table.columns = [c.capitalize() if c != "Total" else c for c in table.columns]
+    table.columns.name = None
+    return table.reset_index()
+
+
+def violent_acts(cases: pd.DataFrame) -> pd.DataFrame:
+    """Every assassination, attempt and kidnapping in the dataset, by the year of the act."""
+    violent = cases[cases["retaliation"].isin(VIOLENT)].sort_values(["retaliation_year", "name"])
+    gap = violent["retaliation_year"] - violent["year"]
+    return pd.DataFrame({
+        "Person": violent["name"], "State left": violent["origin_name"], "Left": violent["year"],
+        "Act": violent["retaliation_year"], "Years between": gap,
+        "Kind": _labels(violent["retaliation"]), "Confidence": violent["confidence"],
+    }).reset_index(drop=True)

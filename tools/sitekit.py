@@ -1,0 +1,78 @@
+"""What the PDF printer, the benchmarks and the tests share about the built site:
+the pages of the book (from ``_toc.yml``), a local 127.0.0.1 server, and how to
+start Debian's Chromium on a machine with no outside network."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+#: Flags for headless Chromium on a machine with no outside network: without the
+#: background-networking ones it keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def toc_docnames(book: Path = ROOT) -> list[str]:
+    """Every page named in the book's _toc.yml, root first."""
+    toc = yaml.safe_load((Path(book) / "_toc.yml").read_text())
+    names = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [str(Path(n).with_suffix("")) for n in names]
+
+
+def is_chapter(docname: str) -> bool:
+    """The numbered chapters: chapters/NN-*.md only (not chapters/teachers/NN-*.md)."""
+    return Path(docname).parent == Path("chapters") and Path(docname).name[:2].isdigit()
+
+
+def chapter_docnames(book: Path = ROOT) -> list[str]:
+    return [n for n in toc_docnames(book) if is_chapter(n)]
+
+
+def pdf_name(docname: str) -> str:
+    """Where tools/pdf.py writes a page's PDF, relative to the PDF folder: chapters/x -> x.pdf,
+    chapters/teachers/x -> teachers/x.pdf, intro -> intro.pdf."""
+    path = Path(docname)
+    if path.parts[0] == "chapters":
+        path = path.relative_to("chapters")
+    return str(path) + ".pdf"
+
+
+def find_chromium() -> str | None:
+    return shutil.which(CHROMIUM) or (CHROMIUM if Path(CHROMIUM).is_file() else None)
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on a free 127.0.0.1 port; yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
