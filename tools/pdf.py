@@ -116,6 +116,10 @@ def main() -> int:
     book = out / "defection-explained.pdf"
     join(parts, book)
     print(f"wrote {book}")
+    # Worksheets and answer keys (made from questions/ by the build), one PDF each.
+    sheets = sorted(str(p.relative_to(site).with_suffix("")) for folder in ("worksheets", "answers")
+                    for p in (site / folder).glob("*.html"))
+    print_pages(site, out, args.chromium, sheets)
     return 0
 
 

@@ -15,6 +15,10 @@
 ``security``  a strict Content-Security-Policy on every page, no inline
               handlers, no dead Thebe configuration, safe new-window links
 ``publish``   data files, CITATION.cff and the package wheel served by the site
+``questions`` the question bank: validation and the page's "Check your
+              understanding" (``{dx-quiz}``, ``dx-quiz.js``)
+``worksheets`` worksheets, answer keys and LMS exports (``lms``) per chapter
+``mystconv``  MyST to plain Jupyter Markdown, for the notebooks
 ============  =================================================================
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 
-from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, security
+from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, questions, security, worksheets
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,6 +42,8 @@ def setup(app: Sphinx):
     notebooks.setup(app)
     assets.setup(app)
     publish.setup(app)
+    questions.setup(app)
+    worksheets.setup(app)
     security.setup(app)  # last: it hashes the final HTML
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))

@@ -40,6 +40,7 @@ class Resolver:
     ref: Callable[[str, str | None], str]
     doc: Callable[[str, str | None], str]
     exercise: Callable[[str], str]
+    quiz: Callable[[], str] = lambda: ""
 
 
 @dataclass
@@ -196,6 +197,8 @@ def convert_cell(source: str, r: Resolver) -> list[Piece]:
                 pieces.append(Piece("solution-start", label=b.arg))
             elif b.name == "solution-end":
                 pieces.append(Piece("solution-end"))
+            elif b.name == "dx-quiz":
+                pieces.append(Piece("md", r.quiz()))
             elif b.name == "solution":
                 pieces.append(Piece("solution-start", label=b.arg))
                 body = "\n".join(render(list(parse_blocks(b.body)))).strip()

@@ -173,7 +173,13 @@ class _Context:
 
     def resolver(self) -> Resolver:
         return Resolver(glue=self.glue, term=self.term, cite=self.cite, numref=self.numref, ref=self.ref,
-                        doc=self.doc, exercise=self.exercise)
+                        doc=self.doc, exercise=self.exercise, quiz=self.quiz)
+
+    def quiz(self) -> str:
+        name = Path(self.docname).name
+        return (f"The self-check questions are on [the chapter's page]({self.url(self.docname, 'check-your-understanding')}),"
+                " where each answer is checked at once, and on the printable "
+                f"[worksheet]({self.base}worksheets/{name}.html).")
 
 
 def _hidden(cell) -> bool:

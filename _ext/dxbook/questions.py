@@ -1,0 +1,258 @@
+"""The question bank (``questions/*.yml``): one source for the page's "Check your
+understanding", the worksheet and answer key, and the LMS exports (``lms``).
+
+* ``load_bank()`` reads every chapter file, validates it against
+  ``questions/schema.json`` plus the rules a JSON Schema cannot say (one right
+  option in a single-choice question, two or more in a multiple-choice one,
+  unique ids, a numeric question's fact exists), and computes every numeric
+  answer from ``data/`` through ``defection.facts``, so no answer can drift
+  from the data. Problems are reported with file, line and column.
+* The ``{dx-quiz}`` directive renders a chapter's questions as accessible forms
+  (fieldset and legend, native controls, a live region for feedback). The
+  answers and feedback are in the page only base64-encoded, for
+  ``dx-quiz.js`` to check; the teacher edition shows them inline instead.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+TYPE_NAMES = {"single": "Choose one", "multiple": "Choose all that apply", "true_false": "True or false",
+              "numeric": "Give a number", "short": "Answer in a few sentences"}
+
+
+class BankError(ValueError):
+    """A question file is malformed; the message names file, line and column."""
+
+
+@dataclass
+class Chapter:
+    path: Path
+    docname: str
+    questions: list[dict]
+
+
+def bank_dir(root: Path) -> Path:
+    return Path(root) / "questions"
+
+
+def inline(text: str) -> str:
+    """Plain text with *emphasis* as safe HTML."""
+    return re.sub(r"\*([^*\n]+)\*", r"<em>\1</em>", escape(" ".join(str(text).split())))
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\*([^*\n]+)\*", r"\1", " ".join(str(text).split()))
+
+
+def _locate(path: Path, text: str, keys: list) -> str:
+    """``file, line L, column C`` of the YAML node at ``keys`` (best effort)."""
+    import yaml
+
+    node = yaml.compose(text)
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), node)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+    mark = node.start_mark
+    return f"{path}, line {mark.line + 1}, column {mark.column + 1}"
+
+
+def load_chapter(path: Path, schema: dict) -> Chapter:
+    import jsonschema
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise BankError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
+    if errors:
+        raise BankError("\n".join(f"{_locate(path, text, list(e.path))}: {e.message}" for e in errors[:20]))
+    seen = set()
+    for i, q in enumerate(raw["questions"]):
+        where = _locate(path, text, ["questions", i])
+        if q["id"] in seen:
+            raise BankError(f"{where}: duplicate question id {q['id']}")
+        seen.add(q["id"])
+        right = [o for o in q.get("options", []) if o["correct"]]
+        if q["type"] == "single" and len(right) != 1:
+            raise BankError(f"{where}: a single-choice question needs exactly one correct option ({len(right)})")
+        if q["type"] == "multiple" and (len(right) < 2 or len(right) == len(q["options"])):
+            raise BankError(f"{where}: a multiple-choice question needs two or more correct options and a wrong one")
+    return Chapter(path, raw["chapter"], raw["questions"])
+
+
+def load_bank(root: Path) -> list[Chapter]:
+    """Every chapter's questions, validated, with numeric answers computed from data/."""
+    from defection import facts
+
+    folder = bank_dir(root)
+    schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
+    chapters = [load_chapter(p, schema) for p in sorted(folder.glob("*.yml"))]
+    for chapter in chapters:
+        numbers = facts.for_chapter(chapter.docname)
+        for q in chapter.questions:
+            if q["type"] == "numeric":
+                if q["fact"] not in numbers:
+                    raise BankError(f"{chapter.path}: {q['id']} asks for {q['fact']}, which defection.facts "
+                                    f"does not compute for {chapter.docname}")
+                value = numbers[q["fact"]]
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise BankError(f"{chapter.path}: {q['id']}: {q['fact']} is not a number ({value!r})")
+                q["answer"] = value
+    return chapters
+
+
+def chapter_for(root: Path, docname: str) -> Chapter | None:
+    return next((c for c in load_bank(root) if c.docname == docname), None)
+
+
+def options_of(q: dict) -> list[dict]:
+    """Choices of a single, multiple or true/false question, as options."""
+    if q["type"] == "true_false":
+        return [{"text": "True", "correct": q["answer"] is True, "feedback": q["feedback_true"]},
+                {"text": "False", "correct": q["answer"] is False, "feedback": q["feedback_false"]}]
+    return q.get("options", [])
+
+
+def answer_text(q: dict) -> str:
+    """The right answer, in words (for answer keys and exports)."""
+    if q["type"] in ("single", "multiple", "true_false"):
+        return "; ".join(plain(o["text"]) for o in options_of(q) if o["correct"])
+    if q["type"] == "numeric":
+        return format_number(q["answer"])
+    return plain(q["model_answer"])
+
+
+def format_number(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def _key(q: dict) -> str:
+    """What dx-quiz.js needs to check an answer: base64 JSON, so no answer is plain text in the page."""
+    if q["type"] == "numeric":
+        payload = {"answer": q["answer"], "tolerance": q.get("tolerance", 0), "shown": format_number(q["answer"]),
+                   "feedback": inline(q["feedback"])}
+    elif q["type"] == "short":
+        payload = {"model": inline(q["model_answer"]), "feedback": inline(q.get("feedback", ""))}
+    else:
+        payload = {"correct": [i for i, o in enumerate(options_of(q)) if o["correct"]],
+                   "feedback": [inline(o["feedback"]) for o in options_of(q)]}
+    return base64.b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
+
+
+def render_question(q: dict, number: int, section_title: str, answers_href: str, teacher: bool) -> str:
+    qid = escape(q["id"])
+    kind = q["type"]
+    parts = [f'<form class="dx-q" id="{qid}" data-dx-type="{kind}" data-dx-key="{_key(q)}" novalidate>',
+             '<fieldset>',
+             f'<legend><span class="dx-q-num">Question {number}.</span> {inline(q["prompt"])} '
+             f'<span class="dx-q-kind">({TYPE_NAMES[kind]})</span></legend>']
+    if kind in ("single", "multiple", "true_false"):
+        control = "checkbox" if kind == "multiple" else "radio"
+        parts.append('<div class="dx-q-options">')
+        for i, option in enumerate(options_of(q)):
+            parts.append(f'<label class="dx-q-option"><input type="{control}" name="{qid}" value="{i}"> '
+                         f'<span>{inline(option["text"])}</span></label>')
+        parts.append("</div>")
+    elif kind == "numeric":
+        parts.append(f'<label class="dx-q-number">Your answer <input type="text" inputmode="decimal" '
+                     f'name="{qid}" autocomplete="off"></label>')
+    else:
+        parts.append(f'<label class="dx-q-text">Your answer<textarea name="{qid}" rows="3"></textarea></label>')
+    button = "Show the model answer" if kind == "short" else "Check"
+    parts.append(f'<div class="dx-q-actions"><button type="submit" class="dx-q-check">{button}</button></div>')
+    parts.append('<div class="dx-q-feedback" role="status" aria-live="polite"></div>')
+    section = f'<a href="#{escape(q["section"])}">{escape(section_title)}</a>'
+    parts.append(f'<p class="dx-q-section">Where the chapter explains this: {section}.</p>')
+    if teacher:
+        parts.append('<div class="dx-q-teacher"><p><strong>Answer:</strong> '
+                     f'{escape(answer_text(q))}</p>{_teacher_feedback(q)}</div>')
+    else:
+        parts.append(f'<noscript><details class="dx-q-nojs"><summary>Answer</summary><p>With JavaScript off, '
+                     f'read the answer and why on the <a href="{escape(answers_href)}#{qid}">answer page</a>.'
+                     '</p></details></noscript>')
+    parts.append("</fieldset></form>")
+    return "\n".join(parts)
+
+
+def _teacher_feedback(q: dict) -> str:
+    if q["type"] in ("single", "multiple", "true_false"):
+        items = "".join(f'<li>{"✔ " if o["correct"] else "✘ "}{inline(o["text"])}: {inline(o["feedback"])}</li>'
+                        for o in options_of(q))
+        return f"<ul>{items}</ul>"
+    return f'<p>{inline(q.get("feedback", ""))}</p>' if q.get("feedback") else ""
+
+
+class QuizDirective(SphinxDirective):
+    """``{dx-quiz}``: the chapter's questions from the bank, as a self-check."""
+
+    has_content = False
+
+    def run(self):
+        from .editions import is_teacher_build
+
+        root = Path(self.env.srcdir)
+        self.env.note_dependency(str(bank_dir(root) / f"{Path(self.env.docname).name}.yml"))
+        chapter = chapter_for(root, self.env.docname)
+        if chapter is None:
+            raise self.error(f"no question file for {self.env.docname} in questions/")
+        titles = _section_titles(root / f"{self.env.docname}.md")
+        missing = sorted({q["section"] for q in chapter.questions} - set(titles))
+        if missing:
+            raise self.error(f"questions/{chapter.path.name}: no heading or label {missing} in the chapter")
+        depth = self.env.docname.count("/")
+        answers = "../" * depth + f"answers/{Path(self.env.docname).name}.html"
+        html = ['<div class="dx-quiz">',
+                '<p class="dx-quiz-intro">Answer each question, then press <em>Check</em>: you will see at once '
+                'whether you were right and why. Nothing is sent anywhere; the answers stay on this page.</p>']
+        html += [render_question(q, i, titles[q["section"]], answers, is_teacher_build())
+                 for i, q in enumerate(chapter.questions, start=1)]
+        html.append("</div>")
+        return [nodes.raw("", "\n".join(html), format="html")]
+
+
+def slug(title: str) -> str:
+    """The id myst-parser gives a heading (myst_heading_anchors)."""
+    text = re.sub(r"[^\w\- ]", " ", title.strip().lower())
+    return re.sub(r"[\s]+", "-", text.strip()).replace("_", "-")
+
+
+def _section_titles(source: Path) -> dict[str, str]:
+    """Heading ids and MyST labels of a chapter, mapped to the heading text."""
+    titles, label = {}, None
+    for line in source.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\(([\w-]+)\)=\s*$", line)
+        if m:
+            label = m.group(1)
+            continue
+        m = re.match(r"^#{1,4} (.+)$", line)
+        if m:
+            text = re.sub(r"\{[a-z:]+\}`([^`<]*)(?:<[^>]*>)?`", r"\1", m.group(1)).strip()
+            titles[slug(text)] = text
+            if label:
+                titles[label] = text
+        label = None if not m and line.strip() else label
+    return titles
+
+
+def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    if 'class="dx-quiz"' in context.get("body", ""):
+        app.add_js_file("dx/dx-quiz.js", loading_method="defer")  # this page only
+
+
+def setup(app: Sphinx) -> None:
+    app.add_directive("dx-quiz", QuizDirective)
+    app.connect("html-page-context", _page_context)

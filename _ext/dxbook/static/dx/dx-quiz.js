@@ -1,0 +1,64 @@
+/* Defection Explained: "Check your understanding".
+ *
+ * Each question is a <form class="dx-q"> with native controls inside a
+ * fieldset; its answer and feedback are in data-dx-key, base64-encoded JSON
+ * (written by the build from questions/*.yml), so they are not readable in the
+ * page before the reader answers. Checking shows right or wrong and why in the
+ * form's live region. Nothing is sent anywhere.
+ */
+(function () {
+  "use strict";
+
+  function decode(key) {
+    var bytes = Uint8Array.from(atob(key), function (c) { return c.charCodeAt(0); });
+    return JSON.parse(new TextDecoder().decode(bytes));
+  }
+
+  function show(form, ok, html) {
+    var box = form.querySelector(".dx-q-feedback");
+    form.classList.remove("dx-q-right", "dx-q-wrong", "dx-q-shown");
+    form.classList.add(ok === null ? "dx-q-shown" : ok ? "dx-q-right" : "dx-q-wrong");
+    var verdict = ok === null ? "" : "<strong>" + (ok ? "Right." : "Not quite.") + "</strong> ";
+    box.innerHTML = verdict + html;  // html comes from the build, already escaped
+  }
+
+  function choice(form, key, multiple) {
+    var inputs = Array.prototype.slice.call(form.querySelectorAll("input"));
+    var chosen = inputs.filter(function (i) { return i.checked; }).map(function (i) { return Number(i.value); });
+    if (!chosen.length) { show(form, null, "Choose " + (multiple ? "one or more answers" : "an answer") + " first."); return; }
+    var right = key.correct;
+    var ok = chosen.length === right.length && chosen.every(function (i) { return right.indexOf(i) >= 0; });
+    inputs.forEach(function (input) {
+      var label = input.closest("label");
+      var i = Number(input.value);
+      label.classList.toggle("dx-q-correct", input.checked && right.indexOf(i) >= 0);
+      label.classList.toggle("dx-q-incorrect", input.checked && right.indexOf(i) < 0);
+    });
+    var notes = chosen.map(function (i) { return key.feedback[i]; });
+    if (multiple && !ok) {
+      var missed = right.filter(function (i) { return chosen.indexOf(i) < 0; }).length;
+      if (missed) notes.push(missed === 1 ? "One right answer is still unticked." : missed + " right answers are still unticked.");
+    }
+    show(form, ok, notes.join(" "));
+  }
+
+  function numeric(form, key) {
+    var raw = form.querySelector("input").value.replace(/[,\s]/g, "");
+    var value = Number(raw);
+    if (raw === "" || isNaN(value)) { show(form, null, "Type a number first."); return; }
+    var ok = Math.abs(value - key.answer) <= key.tolerance;
+    show(form, ok, (ok ? "" : "The data gives " + key.shown + ". ") + key.feedback);
+  }
+
+  document.querySelectorAll("form.dx-q").forEach(function (form) {
+    var key = null;
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      key = key || decode(form.dataset.dxKey);
+      var type = form.dataset.dxType;
+      if (type === "numeric") numeric(form, key);
+      else if (type === "short") show(form, null, "<strong>Model answer:</strong> " + key.model + (key.feedback ? " " + key.feedback : ""));
+      else choice(form, key, type === "multiple");
+    });
+  });
+})();
