@@ -17,6 +17,13 @@ SITE = Path(os.environ.get("DX_SITE") or Path(os.environ.get("DX_OUT", ROOT)) / 
 PDF_DIR = SITE.parent / "pdf"
 
 
+#: An init script that records Content-Security-Policy violations in window.__dxViolations.
+#: (Init scripts run before the page's own and are not subject to its policy.)
+WATCH_POLICY = """window.__dxViolations = [];
+  document.addEventListener('securitypolicyviolation',
+    e => window.__dxViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"""
+
+
 @pytest.fixture(scope="session")
 def site() -> Path:
     if not (SITE / "index.html").is_file():

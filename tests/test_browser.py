@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import toc_docnames
+from conftest import WATCH_POLICY, toc_docnames
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +32,7 @@ def visit(browser, url):
     errors, foreign = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # Init scripts run before the page's own and are not subject to its policy.
-    page.add_init_script("""window.__dxViolations = [];
-      document.addEventListener('securitypolicyviolation',
-        e => window.__dxViolations.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline')));""")
+    page.add_init_script(WATCH_POLICY)
 
     def guard(route):
         host = urlparse(route.request.url).hostname

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, chapter_docnames, serve
+from conftest import ROOT, WATCH_POLICY, chapter_docnames, serve
 
 pytestmark = [pytest.mark.build, pytest.mark.browser]
 
@@ -63,8 +63,7 @@ def test_hostile_data_shows_as_text_and_never_runs(browser, hostile_site):
         for name in [*chapter_docnames(), "chapters/data"]:
             context = browser.new_context()
             page = context.new_page()
-            page.add_init_script("""window.__dxViolations = [];
-              document.addEventListener('securitypolicyviolation', e => window.__dxViolations.push(e.violatedDirective));""")
+            page.add_init_script(WATCH_POLICY)
             page.goto(f"{base}/{name}.html", wait_until="load")
             for i in range(page.locator(".dx-chart").count()):
                 page.locator(".dx-chart").nth(i).scroll_into_view_if_needed()

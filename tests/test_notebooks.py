@@ -33,9 +33,9 @@ from dxbook.mystconv import leftovers  # noqa: E402
 CHAPTERS = chapter_docnames()
 
 
-def run(nb, cwd, env=None, kernel="python3", extra_env=None):
-    old = {k: os.environ.get(k) for k in {**(env or {}), **(extra_env or {})}}
-    os.environ.update({**(env or {}), **(extra_env or {})})
+def run(nb, cwd, kernel="python3", extra_env=None):
+    old = {k: os.environ.get(k) for k in (extra_env or {})}
+    os.environ.update(extra_env or {})
     try:
         NotebookClient(nb, kernel_name=kernel, timeout=300, resources={"metadata": {"path": str(cwd)}}).execute()
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, chapter_docnames
+from conftest import ROOT, WATCH_POLICY, chapter_docnames
 
 sys.path.insert(0, str(ROOT / "_ext"))
 from dxbook import lms  # noqa: E402
@@ -264,8 +264,7 @@ def test_questions_work_by_keyboard_and_explain(browser, server, bank, name):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else
                (foreign.append(r.request.url), r.abort()))
-    page.add_init_script("""window.__dxViolations = [];
-      document.addEventListener('securitypolicyviolation', e => window.__dxViolations.push(e.violatedDirective));""")
+    page.add_init_script(WATCH_POLICY)
     page.goto(f"{server}/{name}.html", wait_until="load")
     chapter = bank[name]
     single = [(i, q) for i, q in enumerate(chapter.questions) if q["type"] in ("single", "true_false")][:2]

@@ -59,8 +59,8 @@ def fix_outline_titles(path: Path, headings: list[str]) -> None:
         writer.write(fh)
 
 
-def print_pages(site: Path, out: Path, chromium: str, names: list[str]) -> list[tuple[str, str, Path]]:
-    """Print each page; returns (docname, title, pdf path)."""
+def print_pages(site: Path, out: Path, chromium: str, names: list[str]) -> list[Path]:
+    """Print each page; returns the PDFs written."""
     from playwright.sync_api import sync_playwright
 
     written = []
@@ -71,7 +71,6 @@ def print_pages(site: Path, out: Path, chromium: str, names: list[str]) -> list[
         for name in names:
             page.goto(f"{base}/{name}.html", wait_until="load")
             page.emulate_media(media="print")
-            title = page.locator("main h1").first.inner_text().replace("#", "").strip() or page.title()
             headings = page.evaluate(HEADINGS_JS)
             target = out / pdf_name(name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -79,18 +78,18 @@ def print_pages(site: Path, out: Path, chromium: str, names: list[str]) -> list[
                      margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
                      display_header_footer=True, header_template="<span></span>", footer_template=FOOTER)
             fix_outline_titles(target, headings)
-            written.append((name, " ".join(title.split()), target))
+            written.append(target)
             print(f"wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
         browser.close()
     return written
 
 
-def join(parts: list[tuple[str, str, Path]], book: Path) -> None:
+def join(parts: list[Path], book: Path) -> None:
     """One PDF with a bookmark per page (its sections nested under it)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
-    for name, title, path in parts:
+    for path in parts:
         start = len(writer.pages)
         # Each page's own outline starts with its title (h1), its sections beneath.
         writer.append(str(path), import_outline=True)

@@ -17,6 +17,7 @@ the book's one public-URL setting (``html.baseurl`` in ``_config.yml``).
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from html import unescape
 from pathlib import Path
@@ -141,16 +142,11 @@ class _Context:
         return f"[{text}]({self.url(docname, labelid)})"
 
     def doc(self, target: str, title: str | None) -> str:
-        here = Path(self.docname).parent
-        docname = str((here / target).as_posix()) if not target.startswith("/") else target.lstrip("/")
-        docname = str(Path(docname).with_suffix("")) if docname.endswith(".md") else docname
-        parts = []
-        for part in Path(docname).parts:
-            if part == "..":
-                parts.pop()
-            elif part != ".":
-                parts.append(part)
-        docname = "/".join(parts)
+        if target.startswith("/"):
+            docname = target.lstrip("/")
+        else:
+            docname = posixpath.normpath(posixpath.join(posixpath.dirname(self.docname), target))
+        docname = docname[:-3] if docname.endswith(".md") else docname
         text = title or (self.env.titles[docname].astext() if docname in self.env.titles else target)
         return f"[{text}]({self.url(docname)})"
 

@@ -22,6 +22,7 @@ from html import escape
 from pathlib import Path
 
 from docutils import nodes
+from docutils.nodes import make_id
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
@@ -94,29 +95,42 @@ def load_chapter(path: Path, schema: dict) -> Chapter:
     return Chapter(path, raw["chapter"], raw["questions"])
 
 
-def load_bank(root: Path) -> list[Chapter]:
-    """Every chapter's questions, validated, with numeric answers computed from data/."""
+def _schema(root: Path) -> dict:
+    return json.loads((bank_dir(root) / "schema.json").read_text(encoding="utf-8"))
+
+
+def _with_answers(chapter: Chapter) -> Chapter:
+    """Compute the chapter's numeric answers from data/ (through defection.facts)."""
     from defection import facts
 
-    folder = bank_dir(root)
-    schema = json.loads((folder / "schema.json").read_text(encoding="utf-8"))
-    chapters = [load_chapter(p, schema) for p in sorted(folder.glob("*.yml"))]
-    for chapter in chapters:
-        numbers = facts.for_chapter(chapter.docname)
-        for q in chapter.questions:
-            if q["type"] == "numeric":
-                if q["fact"] not in numbers:
-                    raise BankError(f"{chapter.path}: {q['id']} asks for {q['fact']}, which defection.facts "
-                                    f"does not compute for {chapter.docname}")
-                value = numbers[q["fact"]]
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise BankError(f"{chapter.path}: {q['id']}: {q['fact']} is not a number ({value!r})")
-                q["answer"] = value
-    return chapters
+    numbers = facts.for_chapter(chapter.docname)
+    for q in chapter.questions:
+        if q["type"] == "numeric":
+            if q["fact"] not in numbers:
+                raise BankError(f"{chapter.path}: {q['id']} asks for {q['fact']}, which defection.facts "
+                                f"does not compute for {chapter.docname}")
+            value = numbers[q["fact"]]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise BankError(f"{chapter.path}: {q['id']}: {q['fact']} is not a number ({value!r})")
+            q["answer"] = value
+    return chapter
+
+
+def load_bank(root: Path) -> list[Chapter]:
+    """Every chapter's questions, validated, with numeric answers computed from data/."""
+    schema = _schema(root)
+    return [_with_answers(load_chapter(p, schema)) for p in sorted(bank_dir(root).glob("*.yml"))]
 
 
 def chapter_for(root: Path, docname: str) -> Chapter | None:
-    return next((c for c in load_bank(root) if c.docname == docname), None)
+    """One chapter's questions (``questions/<chapter file name>.yml``), validated, with answers."""
+    path = bank_dir(root) / f"{Path(docname).name}.yml"
+    if not path.is_file():
+        return None
+    chapter = load_chapter(path, _schema(root))
+    if chapter.docname != docname:
+        raise BankError(f"{path}: says it is for {chapter.docname}, but its name is that of {docname}")
+    return _with_answers(chapter)
 
 
 def options_of(q: dict) -> list[dict]:
@@ -224,12 +238,6 @@ class QuizDirective(SphinxDirective):
         return [nodes.raw("", "\n".join(html), format="html")]
 
 
-def slug(title: str) -> str:
-    """The id myst-parser gives a heading (myst_heading_anchors)."""
-    text = re.sub(r"[^\w\- ]", " ", title.strip().lower())
-    return re.sub(r"[\s]+", "-", text.strip()).replace("_", "-")
-
-
 def _section_titles(source: Path) -> dict[str, str]:
     """Heading ids and MyST labels of a chapter, mapped to the heading text."""
     titles, label = {}, None
@@ -241,7 +249,7 @@ def _section_titles(source: Path) -> dict[str, str]:
         m = re.match(r"^#{1,4} (.+)$", line)
         if m:
             text = re.sub(r"\{[a-z:]+\}`([^`<]*)(?:<[^>]*>)?`", r"\1", m.group(1)).strip()
-            titles[slug(text)] = text
+            titles[make_id(text)] = text  # the id docutils, and so Sphinx, gives the heading
             if label:
                 titles[label] = text
         label = None if not m and line.strip() else label
