@@ -132,19 +132,61 @@ def _vl_convert():
     return vlc
 
 
+#: Dark mode: the page's dark background (pydata-sphinx-theme) and the light
+#: theme's greys mapped to greys that read on it. The Okabe-Ito colours stay,
+#: except black, which becomes light grey; tests check every contrast.
+DARK_BACKGROUND = "#14181e"
+DARK_COLOURS = {INK: "#e6e9ec", MUTED: "#b8c0c8", "#333333": "#c8ced4", "#e6e6e6": "#3a4048", "#888888": "#8a939c",
+                "#000000": "#e6e9ec", "white": DARK_BACKGROUND}
+_DARK_KEEP_WHITE = {"fill", "color", "stroke"}  # white marks (labels inside circles) stay white
+
+
+def dark_variant(spec: dict) -> dict:
+    """The same chart for a dark page: background and greys swapped, palette kept."""
+    def walk(node, key=None):
+        if isinstance(node, dict):
+            return {k: walk(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        if isinstance(node, str) and node in DARK_COLOURS:
+            if node == "white" and key in _DARK_KEEP_WHITE:
+                return node
+            return DARK_COLOURS[node]
+        return node
+
+    dark = walk(spec)
+    dark["background"] = DARK_BACKGROUND
+    dark.setdefault("config", {})["background"] = DARK_BACKGROUND
+    return dark
+
+
+def _json_in_html(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+
+
 def render_html(spec: dict) -> str:
-    """The HTML the book shows for a Vega-Lite ``spec``: static SVG + compiled Vega spec."""
+    """The HTML the book shows for a Vega-Lite ``spec``.
+
+    A static SVG drawn at build time (readable without JavaScript, in print and
+    in notebooks), the dark-mode SVG in an inert ``<template>``, and both charts
+    compiled to Vega specs. At build end the book's extension moves all four to
+    files the page loads (``_ext/dxbook/charts.py``), with the chart's data.
+    """
     vlc = _vl_convert()
 
     _check(spec)
+    dark = dark_variant(spec)
     svg = _accessible_svg(vlc.vegalite_to_svg(spec), spec["description"])
-    vega = vlc.vegalite_to_vega(spec)
-    vega.pop("$schema", None)
-    payload = json.dumps(vega, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+    svg_dark = _accessible_svg(vlc.vegalite_to_svg(dark), spec["description"])
+    vega, vega_dark = vlc.vegalite_to_vega(spec), vlc.vegalite_to_vega(dark)
+    for compiled in (vega, vega_dark):
+        compiled.pop("$schema", None)
     return (
         '<div class="dx-chart">'
         f'<div class="dx-chart-static">{svg}</div>'
-        f'<script type="application/json" class="dx-chart-spec">{payload}</script>'
+        f'<template class="dx-chart-dark">{svg_dark}</template>'
+        f'<script type="application/json" class="dx-chart-spec">{_json_in_html(vega)}</script>'
+        f'<script type="application/json" class="dx-chart-spec-dark">{_json_in_html(vega_dark)}</script>'
         "</div>"
     )
 

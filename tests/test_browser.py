@@ -80,17 +80,6 @@ def test_page_in_chromium(browser, server, axe, name):
         context.close()
 
 
-def test_static_chart_shows_without_javascript(browser, server):
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.goto(f"{server}/chapters/01-how-defection-works.html")
-    svg = page.locator(".dx-chart-static svg").first
-    assert svg.is_visible()
-    assert svg.get_attribute("aria-label")
-    assert svg.bounding_box()["height"] > 100
-    context.close()
-
-
 def test_chart_script_absent_on_chart_free_page(browser, server):
     context, page, errors, foreign = visit(browser, f"{server}/chapters/glossary.html")
     scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")

@@ -49,7 +49,7 @@ def _chart_functions():
     return sorted(
         name for name, func in vars(charts).items()
         if inspect.isfunction(func) and func.__module__ == charts.__name__
-        and not name.startswith("_") and name not in ("finish", "render_html")
+        and not name.startswith("_") and name not in ("finish", "render_html", "dark_variant")
     )
 
 
@@ -92,3 +92,60 @@ def test_vendored_vega_matches_the_compiler():
     runtime = (ROOT / "_ext" / "dxbook" / "static" / "dx" / "vega.min.js").read_text(encoding="utf-8")
     assert f'"{vlc.get_vega_version()}"' in runtime
     assert (ROOT / "_ext" / "dxbook" / "static" / "dx" / "LICENSE-vega.txt").read_text().startswith("Copyright (c)")
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG 2.x relative luminance of ``#rrggbb``."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_contrast_formula():
+    assert round(contrast("#000000", "#ffffff"), 1) == 21.0
+    assert contrast("#777777", "#777777") == 1.0
+
+
+def _colours(node, key=None):
+    """(property, colour) for every #rrggbb colour in a spec."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _colours(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _colours(v, key)
+    elif isinstance(node, str) and re.fullmatch(r"#[0-9a-fA-F]{6}", node):
+        yield key, node
+
+
+@pytest.mark.parametrize("name", _chart_functions())
+def test_dark_charts_keep_the_palette_and_their_contrast(name):
+    """Dark mode: text reads at 4.5:1 on the dark background (WCAG 1.4.3), marks and
+    axes at 3:1 (WCAG 1.4.11); only grid lines, which carry no information, are fainter."""
+    import inspect
+
+    func = getattr(charts, name)
+    required = [p for p, v in inspect.signature(func).parameters.items() if v.default is inspect.Parameter.empty]
+    spec = func(*[LOADERS[p]() for p in required]).to_dict()
+    dark = charts.dark_variant(spec)
+    assert dark["background"] == charts.DARK_BACKGROUND
+    found = list(_colours(dark))
+    assert found, "no colours found"
+    for prop, colour in found:
+        if colour.lower() == charts.DARK_BACKGROUND or prop in ("gridColor", "background"):
+            continue
+        assert colour not in ("#000000", "#222222", "#555555"), f"{prop}: light-theme grey {colour} left in dark mode"
+        need = 4.5 if "label" in (prop or "").lower() or "title" in (prop or "").lower() or prop == "subtitleColor" else 3.0
+        ratio = contrast(colour, charts.DARK_BACKGROUND)
+        assert ratio >= need, f"{name}: {prop} {colour} has contrast {ratio:.2f} < {need} on the dark background"
+    # The Okabe-Ito hues are the same in both themes (only black becomes light grey).
+    light_palette = {c.upper() for _, c in _colours(spec)} & {c.upper() for c in charts.PALETTE if c != "#000000"}
+    assert light_palette <= {c.upper() for _, c in found}

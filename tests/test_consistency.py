@@ -7,6 +7,7 @@ is what makes a stale execution cache visible (issue 18, findings 1 and 2).
 """
 from __future__ import annotations
 
+import csv
 import json
 import re
 from html import unescape
@@ -69,8 +70,20 @@ def test_every_chart_shows_the_data(site, name):
         spec = getattr(charts, function)(*frames).to_dict()
         fresh = vlc.vegalite_to_vega(spec)
         block = re.search(rf'<figure[^>]*id="{re.escape(figure_id)}".*?'
-                          r'<script type="application/json" class="dx-chart-spec">(.*?)</script>', html, re.S)
+                          r'<div class="dx-chart" data-dx-spec="([^"]+)" data-dx-spec-dark="([^"]+)">(.*?)</figure>',
+                          html, re.S)
         assert block, f"{figure_id}: no chart in the page"
-        page = json.loads(block.group(1).replace("<\\/", "</"))
-        assert vega_datasets(page) == vega_datasets(fresh), f"{figure_id}: the chart's data differs from data/"
-        assert page.get("description") == fresh.get("description"), f"{figure_id}: its text alternative is stale"
+        # The live chart (light and dark) and the "Data and downloads" CSV files all show the data.
+        for spec_url in block.group(1, 2):
+            page = json.loads((site / name).parent.joinpath(spec_url).read_text(encoding="utf-8"))
+            assert vega_datasets(page) == vega_datasets(fresh), f"{figure_id}: the chart's data differs from data/"
+            assert page.get("description") == fresh.get("description"), f"{figure_id}: its text alternative is stale"
+        csv_urls = re.findall(r'<a href="([^"]+\.csv)" download>', block.group(3))
+        shown = [d["values"] for d in fresh["data"] if d.get("values") and not d["name"].startswith("source_")]
+        assert len(csv_urls) == len(shown), f"{figure_id}: one CSV per dataset"
+        for url, rows in zip(csv_urls, shown):
+            with (site / name).parent.joinpath(url).open(encoding="utf-8", newline="") as f:
+                got = list(csv.DictReader(f))
+            want = [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+            assert [{k: r.get(k, "") for k in w} for r, w in zip(got, want)] == want and len(got) == len(want), \
+                f"{figure_id}: {url} differs from data/"

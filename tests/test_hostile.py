@@ -75,7 +75,9 @@ def test_hostile_data_shows_as_text_and_never_runs(browser, hostile_site):
             assert page.evaluate("[...document.scripts].filter(s => s.textContent.includes('__dxPwned')"
                                  " && s.type !== 'application/json').length") == 0, name
             text = page.evaluate("document.body.innerText")
-            svg_text = page.evaluate("[...document.querySelectorAll('svg')].map(s => (s.getAttribute('aria-label') || '')"
+            # Chart text: live SVGs, the static images' alt text, the charts' data tables.
+            svg_text = page.evaluate("[...document.querySelectorAll('svg, .dx-chart img, .dx-chart-table')]"
+                                     ".map(s => (s.getAttribute('aria-label') || s.getAttribute('alt') || '')"
                                      " + s.textContent).join(' ')")
             context.close()
             if name.startswith("chapters/0"):

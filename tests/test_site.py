@@ -129,14 +129,20 @@ def test_chart_script_only_on_chart_pages_and_every_chart_has_svg(site):
     for path in html_pages(site):
         text = path.read_text(encoding="utf-8")
         page = parse(path)
-        n_charts = text.count('<div class="dx-chart">')
+        n_charts = text.count('<div class="dx-chart" ')
         loads_script = any("dx-charts.js" in s for s in page.scripts)
         assert loads_script == (n_charts > 0), f"{path.relative_to(site)}: charts={n_charts}, script={loads_script}"
         assert "vega.min.js" not in "".join(page.scripts), "the runtime is loaded lazily, not in <head>"
         if n_charts:
             with_charts += 1
-            static = re.findall(r'<div class="dx-chart-static"><svg role="img" aria-label="[^"]+"', text)
-            assert len(static) == n_charts, f"{path.relative_to(site)}: every chart needs a labelled static SVG"
+            # Each chart: a light and a dark image of its build-time SVG, both with the text alternative.
+            static = re.findall(r'<div class="dx-chart-static"><img class="dx-chart-light" src="([^"]+\.svg)" alt="[^"]+"'
+                                r'[^>]*><img class="dx-chart-dark" src="([^"]+\.dark\.svg)" alt="[^"]+"', text)
+            assert len(static) == n_charts, f"{path.relative_to(site)}: every chart needs labelled static images"
+            for light, dark in static:
+                for src in (light, dark):
+                    svg = (path.parent / src).resolve()
+                    assert svg.is_file() and 'role="img"' in svg.read_text(encoding="utf-8")[:2000], src
     assert with_charts >= 1
     assert (site / "_static" / "dx" / "vega.min.js").is_file()
     assert (site / "_static" / "dx" / "LICENSE-vega.txt").is_file()
@@ -180,9 +186,10 @@ def test_icon_fonts_are_slim_and_keep_every_icon_used(site):
         glyphs |= set(TTFont(path).getBestCmap())
     css = (site / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
     rules = dict()
-    for selectors, code in re.findall(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"\}', css):
+    # The minifier may write the code point as an escape ("\\f0c9") or as the character itself.
+    for selectors, code in re.findall(r'((?:\.fa-[\w-]+:before,?)+)\{content:"(\\[0-9a-fA-F]+|[\ue000-\uf8ff])"\}', css):
         for sel in selectors.rstrip(",").split(","):
-            rules[sel[1:-7]] = int(code, 16)
+            rules[sel[1:-7]] = int(code[1:], 16) if code.startswith("\\") else ord(code)
     used = set()
     for path in html_pages(site):
         used |= set(re.findall(r'class="[^"]*\b(fa-[a-z0-9-]+)', path.read_text(encoding="utf-8")))

@@ -4,7 +4,15 @@
   sphinx-thebe stylesheet and scripts on none (Thebe is off);
 * every external script in ``<head>`` deferred (none is needed for the first
   paint; order is kept), except on the search page, whose tools run at once;
-* the Font Awesome CSS and fonts subset to the icons the pages use.
+* the Font Awesome CSS and fonts subset to the icons the pages use;
+* every stylesheet minified, and the rules for classes and ids that no page and
+  no script names removed, by lightningcss (its ``unused_symbols``, the approach
+  of PurgeCSS): a symbol is kept if its name appears as a word anywhere in the
+  built HTML or JavaScript, so classes that scripts add stay;
+* Bootstrap's script loaded on the first interaction that needs it (``lazy_bootstrap``);
+* citation links lose their ``title`` tooltip, a full reference repeated on
+  every citation (some 30 kB per chapter) that the bibliography already holds,
+  and an unused wrapper (``slim_citations``).
 """
 from __future__ import annotations
 
@@ -62,6 +70,90 @@ def defer_scripts(pagename: str, html: str) -> str:
     return _SCRIPT_SRC.sub(add, html)
 
 
+_BOOTSTRAP = re.compile(r'<script defer src="(?P<src>[^"]*_static/scripts/bootstrap\.js[^"]*)"></script>')
+
+
+def lazy_bootstrap(pagename: str, html: str) -> str:
+    """Bootstrap's script (81 kB, a sixth of a chapter's first load) only drives the
+    theme's dropdown menus, tooltips and back-to-top button, none of which the
+    first screen needs: ``dx/dx-site.js`` loads it on the reader's first scroll,
+    hover, focus or click on such a control (the URL is left in a ``<meta>``)."""
+    if pagename == "search":
+        return html
+    match = _BOOTSTRAP.search(html)
+    if not match:
+        return html
+    html = html[:match.start()] + html[match.end():]
+    return html.replace("</head>", f'<meta name="dx-bootstrap" content="{match.group("src")}">\n</head>', 1)
+
+
+_CITE_TITLE = re.compile(r'(<a class="reference internal" href="[^"]*#cite-[^"]*") title="[^"]*"')
+CSS_SYMBOL = re.compile(r"[.#](-?[_a-zA-Z][_a-zA-Z0-9-]*)")
+WORD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+_CITE_SPAN = re.compile(r'<span class="bibtex-citation" id="[^"]+">((?:(?!<span)[^\n])*?)</span>')
+
+
+def slim_citations(pagename: str, html: str) -> str:
+    """Citation links without their ``title`` (the full reference, repeated on every
+    citation; the bibliography holds it) and without sphinxcontrib-bibtex's wrapper
+    ``<span class="bibtex-citation" id="idN">``, whose ids nothing links to and no
+    style uses. Together some 35 kB a chapter."""
+    return _CITE_SPAN.sub(r"\1", _CITE_TITLE.sub(r"\1", html))
+
+
+def lazy_images(pagename: str, html: str) -> str:
+    """Theme images (the launch menu's logos) load when shown, not with the page."""
+    return re.sub(r'<img (?![^>]*\bloading=)(?=[^>]*src="[^"]*_static/images/)', '<img loading="lazy" ', html)
+
+
+def unused_symbols(css: str, used_words: set[str]) -> set[str]:
+    """Class and id names in ``css`` that appear nowhere in the site's HTML and scripts.
+    (A coarse scan for candidates; lightningcss does the actual parsing and removal.)"""
+    return {name for name in CSS_SYMBOL.findall(css) if name not in used_words and not name[0].isdigit()}
+
+
+def used_words(out: Path) -> set[str]:
+    words: set[str] = set()
+    for path in [*out.rglob("*.html"), *out.rglob("*.js")]:
+        words.update(WORD.findall(path.read_text(encoding="utf-8", errors="ignore")))
+    return words
+
+
+def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[str, str]) -> tuple[int, int]:
+    """Minify every stylesheet in ``_static`` and drop unused rules; returns bytes before, after.
+
+    Sphinx copies a static file only when it is missing or changed, so the
+    unprocessed file is kept in ``originals`` and each build starts from it.
+    ``first`` maps a stylesheet to a replacement original (the slimmed icon CSS).
+    """
+    import hashlib
+
+    import lightningcss
+
+    before = after = 0
+    for path in sorted((out / "_static").rglob("*.css")):
+        rel = str(path.relative_to(out))
+        keep, stamp = originals / rel, originals / (rel + ".processed")
+        current = path.read_bytes()
+        digest = hashlib.sha256(current).hexdigest()
+        if not keep.is_file() or not stamp.is_file() or stamp.read_text() != digest:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            keep.write_bytes(current)  # a fresh copy from Sphinx: the new original
+        css = first.get(rel, keep.read_text(encoding="utf-8"))
+        try:
+            slim = lightningcss.process_stylesheet(css, filename=rel, unused_symbols=unused_symbols(css, words),
+                                                   error_recovery=True, minify=True)
+        except Exception as exc:  # lightningcss reports the file: keep it whole rather than break it
+            logger.warning("[dxbook] CSS %s left as it is: %s", rel, exc)
+            slim = css
+        path.write_text(slim, encoding="utf-8")
+        stamp.write_text(hashlib.sha256(path.read_bytes()).hexdigest())
+        before, after = before + len(css.encode()), after + len(slim.encode())
+    return before, after
+
+
 def slim_icon_css(css: str, used: set[str]) -> tuple[str, set[int]]:
     """Drop Font Awesome rules for icons not in ``used``; return the CSS and the kept code points."""
     codepoints: set[int] = set()
@@ -86,7 +178,8 @@ def _slim_icons(app: Sphinx, exception) -> None:
     import pydata_sphinx_theme
 
     out = Path(app.outdir)
-    rewrite_html(out, defer_scripts)
+    rewrite_html(out, lambda page, html: lazy_bootstrap(
+        page, lazy_images(page, slim_citations(page, defer_scripts(page, html)))))
     # Work from the theme's own files: Sphinx does not copy an unchanged static file again.
     theme_static = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
     css_path = out / "_static" / "styles" / "pydata-sphinx-theme.css"
@@ -98,10 +191,9 @@ def _slim_icons(app: Sphinx, exception) -> None:
         used.update(re.findall(r"fa-[a-z0-9-]+", path.read_text(encoding="utf-8", errors="ignore")))
     css = (theme_static / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
     slim, codepoints = slim_icon_css(css, used)
-    css_path.write_text(slim, encoding="utf-8")
     # Icons the stylesheets draw by code point (admonition icons and the like).
-    for sheet in [css_path, *(p for p in (out / "_static").rglob("*.css") if p != css_path)]:
-        text = sheet.read_text(encoding="utf-8", errors="ignore")
+    others = [p.read_text(encoding="utf-8", errors="ignore") for p in (out / "_static").rglob("*.css") if p != css_path]
+    for text in [slim, *others]:
         codepoints.update(int(c, 16) for c in re.findall(r'\\([ef][0-9a-fA-F]{3})\b', text))
         codepoints.update(ord(ch) for ch in text if 0xE000 <= ord(ch) <= 0xF8FF)
     options = subset.Options()
@@ -118,6 +210,9 @@ def _slim_icons(app: Sphinx, exception) -> None:
         subset.save_font(font, str(font_path), options)
     logger.info("[dxbook] icons: kept %d glyphs (theme CSS %d kB -> %d kB)",
                 len(codepoints), len(css) // 1024, len(slim) // 1024)
+    before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", used_words(out),
+                                      {str(css_path.relative_to(out)): slim})
+    logger.info("[dxbook] stylesheets: %d kB -> %d kB (minified, unused rules removed)", before // 1024, after // 1024)
 
 
 def setup(app: Sphinx) -> None:

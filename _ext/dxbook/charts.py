@@ -1,20 +1,152 @@
-"""Chart pages get the chart runtime; other pages load none of it.
+"""Charts: light pages, dark mode, and every chart's data.
 
-A chart cell renders to ``<div class="dx-chart">`` (see ``defection/charts.py``):
-a build-time SVG plus the compiled Vega spec. On pages that have one, this adds
-the deferred ``dx/dx-charts.js``, which loads the vendored Vega runtime and its
-CSP-safe expression interpreter (``static/dx/README.txt``) when a chart nears
-the viewport.
+A chart cell renders to ``<div class="dx-chart">`` (``defection/charts.py``):
+the static SVG, its dark-mode twin and both compiled Vega specs, inline. At
+build end each block becomes
+
+* two ``<img>`` (light and dark) of the build-time SVGs, with the chart's text
+  alternative as ``alt``: an image costs the page no style or layout work,
+  unlike some 2,000 inline SVG elements per chart;
+* a folded "Data and downloads" box: the data the chart shows as a table (for
+  screen readers, and anyone who prefers numbers) and links to it as CSV and
+  to the chart as SVG and PNG;
+* the Vega specs as files, fetched by ``dx/dx-charts.js`` only when the chart
+  nears the viewport, which then also loads the vendored Vega runtime and its
+  CSP-safe expression interpreter (``static/dx/README.txt``) and follows the
+  page's theme.
+
+The files go to ``_static/charts/``, named by content hash. Only pages with a
+chart load the chart script.
 """
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
+import re
+from html import escape, unescape
+from pathlib import Path
+
 from sphinx.application import Sphinx
+from sphinx.util import logging
+
+from .htmlfiles import rewrite_html
+
+logger = logging.getLogger(__name__)
 
 MARKER = 'class="dx-chart"'
+CHART_DIR = Path("_static") / "charts"
+BLOCK = re.compile(
+    r'<div class="dx-chart"><div class="dx-chart-static">(?P<svg><svg.*?</svg>)</div>'
+    r'<template class="dx-chart-dark">(?P<dark><svg.*?</svg>)</template>'
+    r'<script type="application/json" class="dx-chart-spec">(?P<spec>.*?)</script>'
+    r'<script type="application/json" class="dx-chart-spec-dark">(?P<specdark>.*?)</script></div>', re.S)
 
 
 def page_has_chart(body: str) -> bool:
     return MARKER in body
+
+
+def datasets(vega: dict) -> list[tuple[str, list[dict]]]:
+    """The data a compiled chart shows: its inline datasets, without the source line."""
+    return [(d["name"], d["values"]) for d in vega.get("data", [])
+            if isinstance(d.get("values"), list) and d["values"] and not d["name"].startswith("source_")]
+
+
+def to_csv(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def data_table(rows: list[dict], caption: str) -> str:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
+                   for row in rows)
+    return (f'<table class="dx-chart-table"><caption>{escape(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _size(svg: str) -> tuple[str, str]:
+    m = re.search(r'<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"', svg)
+    return (m.group(1), m.group(2)) if m else ("", "")
+
+
+class ChartFiles:
+    """Writes a page's chart blocks out as files and returns the lighter HTML."""
+
+    def __init__(self, outdir: Path):
+        self.outdir = Path(outdir)
+        (self.outdir / CHART_DIR).mkdir(parents=True, exist_ok=True)
+        self.written = 0
+
+    def _write(self, name: str, payload) -> str:
+        """Write ``payload`` (bytes, or a function making them) unless the file has them already.
+        Names carry the chart's content hash, so a PNG that exists is the right one."""
+        path = self.outdir / CHART_DIR / name
+        if callable(payload):
+            if path.is_file():
+                return name
+            payload = payload()
+        if not path.is_file() or path.read_bytes() != payload:
+            path.write_bytes(payload)
+            self.written += 1
+        return name
+
+    def rewrite(self, pagename: str, html: str) -> str:
+        prefix = "../" * pagename.count("/") + CHART_DIR.as_posix() + "/"
+
+        def one(m) -> str:
+            svg, dark = m.group("svg"), m.group("dark")
+            spec = json.loads(m.group("spec").replace("<\\/", "</"))
+            key = hashlib.sha256(m.group(0).encode("utf-8")).hexdigest()[:16]
+            alt = unescape(re.search(r'aria-label="([^"]*)"', svg).group(1))
+            title = spec.get("title", {}).get("text", "") if isinstance(spec.get("title"), dict) else ""
+            names = {
+                "light": self._write(f"{key}.svg", svg.encode("utf-8")),
+                "dark": self._write(f"{key}.dark.svg", dark.encode("utf-8")),
+                "spec": self._write(f"{key}.vg.json", m.group("spec").replace("<\\/", "</").encode("utf-8")),
+                "specdark": self._write(f"{key}.dark.vg.json",
+                                        m.group("specdark").replace("<\\/", "</").encode("utf-8")),
+                "png": self._write(f"{key}.png", lambda: _png(svg)),
+            }
+            tables, links = [], []
+            for i, (name, rows) in enumerate(datasets(spec)):
+                csv_name = self._write(f"{key}.{i + 1}.csv", to_csv(rows).encode("utf-8"))
+                links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
+                tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else "")))
+            width, height = _size(svg)
+            size = f' width="{width}" height="{height}"' if width else ""
+            return (
+                f'<div class="dx-chart" data-dx-spec="{prefix}{names["spec"]}" '
+                f'data-dx-spec-dark="{prefix}{names["specdark"]}">'
+                # On a phone the chart keeps a legible width and scrolls sideways (dx.css);
+                # the scroll box is focusable so keyboards can scroll it too.
+                f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
+                f'<div class="dx-chart-static">'
+                f'<img class="dx-chart-light" src="{prefix}{names["light"]}" alt="{escape(alt, quote=True)}"{size}'
+                f' loading="lazy" decoding="async">'
+                f'<img class="dx-chart-dark" src="{prefix}{names["dark"]}" alt="{escape(alt, quote=True)}"{size}'
+                f' loading="lazy" decoding="async">'
+                "</div></div>"
+                '<details class="dx-chart-data"><summary>Data and downloads</summary>'
+                f'<p>Download: {" · ".join(links)} · <a href="{prefix}{names["light"]}" download>chart (SVG)</a>'
+                f' · <a href="{prefix}{names["png"]}" download>chart (PNG)</a></p>{"".join(tables)}</details>'
+                "</div>"
+            )
+
+        return BLOCK.sub(one, html)
+
+
+def _png(svg: str) -> bytes:
+    from defection.charts import _vl_convert  # registers the book's fonts once
+
+    return _vl_convert().svg_to_png(svg, scale=2)
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -25,5 +157,23 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         app.add_js_file("dx/dx-charts.js", loading_method="defer")
 
 
+def _finish(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    files = ChartFiles(out)
+    pages = rewrite_html(out, files.rewrite)
+    # Charts no page shows any more (an earlier build's) are removed.
+    used = set()
+    for page in out.rglob("*.html"):
+        used.update(re.findall(r"_static/charts/([\w.-]+)", page.read_text(encoding="utf-8")))
+    stale = [p for p in (out / CHART_DIR).iterdir() if p.name not in used]
+    for path in stale:
+        path.unlink()
+    logger.info("[dxbook] charts: %d pages rewritten, %d chart files written, %d stale removed",
+                pages, files.written, len(stale))
+
+
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context)
+    app.connect("build-finished", _finish, priority=300)

@@ -15,6 +15,7 @@ understanding", the worksheet and answer key, and the LMS exports (``lms``).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from docutils import nodes
 from docutils.nodes import make_id
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
+
+from .htmlfiles import rewrite_html
 
 TYPE_NAMES = {"single": "Choose one", "multiple": "Choose all that apply", "true_false": "True or false",
               "numeric": "Give a number", "short": "Answer in a few sentences"}
@@ -261,6 +264,44 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         app.add_js_file("dx/dx-quiz.js", loading_method="defer")  # this page only
 
 
+_FORM_KEY = re.compile(r'(<form class="dx-q" id="(?P<id>[^"]+)" data-dx-type="[^"]+") data-dx-key="(?P<key>[^"]+)"')
+KEY_DIR = "_static/quiz"
+
+
+def move_keys(outdir: Path, pagename: str, html: str) -> str:
+    """Move a page's answer keys out of its HTML into one JSON file beside it.
+
+    The keys are two thirds of a quiz's weight (about 20 kB a chapter) and only a
+    reader who presses *Check* needs them: ``dx-quiz.js`` fetches the file then.
+    The file is named by its content hash, so a changed key is a new file."""
+    keys = {m.group("id"): m.group("key") for m in _FORM_KEY.finditer(html)}
+    if not keys:
+        return html
+    payload = json.dumps(keys, sort_keys=True, separators=(",", ":")).encode("ascii")
+    name = f"{hashlib.sha256(payload).hexdigest()[:16]}.json"
+    target = Path(outdir) / KEY_DIR / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.is_file():
+        target.write_bytes(payload)
+    url = "../" * pagename.count("/") + f"{KEY_DIR}/{name}"
+    html = _FORM_KEY.sub(r"\1", html)
+    return html.replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">')
+
+
+def _finish(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    rewrite_html(out, lambda page, html: move_keys(out, page, html))
+    used = set()
+    for page in out.rglob("*.html"):
+        used.update(re.findall(r'data-dx-keys="[^"]*/([0-9a-f]{16}\.json)"', page.read_text(encoding="utf-8")))
+    for stale in (out / KEY_DIR).glob("*.json") if (out / KEY_DIR).is_dir() else ():
+        if stale.name not in used:
+            stale.unlink()
+
+
 def setup(app: Sphinx) -> None:
     app.add_directive("dx-quiz", QuizDirective)
     app.connect("html-page-context", _page_context)
+    app.connect("build-finished", _finish, priority=300)

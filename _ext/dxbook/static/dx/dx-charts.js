@@ -1,10 +1,12 @@
-/* Defection Explained: make the build-time SVG charts interactive.
+/* Defection Explained: make the build-time charts interactive, in the page's theme.
  *
- * Each chart is a <div class="dx-chart"> holding a static SVG (drawn at build
- * time, readable without JavaScript) and its compiled Vega spec. When a chart
- * comes near the viewport, this script loads the Vega runtime once, from this
- * site, and swaps the static SVG for a live view with tooltips. If anything
- * fails, the static SVG simply stays. No request leaves the site.
+ * Each chart is a <div class="dx-chart"> holding two images drawn at build time
+ * (light and dark; readable without JavaScript and in print) and the URLs of
+ * its compiled Vega specs. When a chart comes near the viewport, this script
+ * loads the Vega runtime once, from this site, fetches the spec for the current
+ * theme and swaps the image for a live view with tooltips; when the reader
+ * switches theme, live charts are redrawn. If anything fails, the image stays.
+ * No request leaves the site.
  *
  * The pages forbid eval (Content-Security-Policy without 'unsafe-eval'), so
  * Vega parses expressions to an AST ({ast: true}) and runs them with its
@@ -38,30 +40,38 @@
     return loading;
   }
 
+  function theme() {
+    return document.documentElement.dataset.theme === "dark" ? "dark" : "light";
+  }
+
   function draw(el) {
-    if (el.dataset.dxState) return;
+    var wanted = theme();
+    if (el.dataset.dxTheme === wanted && el.dataset.dxState) return;
     el.dataset.dxState = "loading";
-    var specNode = el.querySelector("script.dx-chart-spec");
+    el.dataset.dxTheme = wanted;
     var staticNode = el.querySelector(".dx-chart-static");
-    var label = staticNode && staticNode.querySelector("svg");
-    label = label ? label.getAttribute("aria-label") : "";
-    loadRuntime().then(function (vega) {
-      var spec = JSON.parse(specNode.textContent);
+    var label = (staticNode.querySelector("img") || {}).alt || "";
+    var url = wanted === "dark" ? el.dataset.dxSpecDark : el.dataset.dxSpec;
+    Promise.all([loadRuntime(), fetch(url).then(function (r) { return r.json(); })]).then(function (parts) {
+      var vega = parts[0], spec = parts[1];
       var host = document.createElement("div");
       host.className = "dx-chart-live";
       var view = new vega.View(vega.parse(spec, null, { ast: true }), {
         renderer: "svg", container: host, hover: true, expr: window.vegaExpressionInterpreter
       });
       return view.runAsync().then(function () {
+        if (el.dataset.dxTheme !== wanted) { view.finalize(); return; }  // the theme changed meanwhile
         var svg = host.querySelector("svg");
         if (svg) {
           svg.setAttribute("role", "img");
           svg.setAttribute("aria-label", label);
           svg.removeAttribute("aria-roledescription");
         }
-        // Keep the static SVG for print (see dx.css), hide it on screen.
+        var old = el.querySelector(".dx-chart-live");
+        if (old) old.remove();
+        // Keep the images for print (see dx.css), hide them on screen.
         staticNode.hidden = true;
-        el.insertBefore(host, staticNode);
+        staticNode.parentNode.insertBefore(host, staticNode);
         el.dataset.dxState = "interactive";
       });
     }).catch(function () {
@@ -69,14 +79,18 @@
     });
   }
 
+  var seen = [];
   if ("IntersectionObserver" in window) {
     var io = new IntersectionObserver(function (entries) {
       entries.forEach(function (e) {
-        if (e.isIntersecting) { io.unobserve(e.target); draw(e.target); }
+        if (e.isIntersecting) { io.unobserve(e.target); seen.push(e.target); draw(e.target); }
       });
     }, { rootMargin: "200px" });
     charts.forEach(function (el) { io.observe(el); });
   } else {
-    charts.forEach(draw);
+    charts.forEach(function (el) { seen.push(el); draw(el); });
   }
+  // Follow the theme switch: redraw the charts that are already live.
+  new MutationObserver(function () { seen.forEach(draw); })
+    .observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
 })();

@@ -1,9 +1,9 @@
 /* Defection Explained: "Check your understanding".
  *
  * Each question is a <form class="dx-q"> with native controls inside a
- * fieldset; its answer and feedback are in data-dx-key, base64-encoded JSON
- * (written by the build from questions/*.yml), so they are not readable in the
- * page before the reader answers. Checking shows right or wrong and why in the
+ * fieldset. Answers and feedback are not in the page: the build moves them to a
+ * JSON file named in the quiz's data-dx-keys (base64-encoded JSON per question,
+ * written from questions/*.yml), fetched when the reader first presses Check. Checking shows right or wrong and why in the
  * form's live region. Nothing is sent anywhere.
  */
 (function () {
@@ -50,15 +50,31 @@
     show(form, ok, (ok ? "" : "The data gives " + key.shown + ". ") + key.feedback);
   }
 
+  var files = {};
+  function keysFor(form) {
+    var url = form.closest(".dx-quiz").dataset.dxKeys;
+    if (!files[url]) {
+      files[url] = fetch(url).then(function (r) {
+        if (!r.ok) throw new Error(url + ": " + r.status);
+        return r.json();
+      });
+    }
+    return files[url];
+  }
+
   document.querySelectorAll("form.dx-q").forEach(function (form) {
-    var key = null;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      key = key || decode(form.dataset.dxKey);
-      var type = form.dataset.dxType;
-      if (type === "numeric") numeric(form, key);
-      else if (type === "short") show(form, null, "<strong>Model answer:</strong> " + key.model + (key.feedback ? " " + key.feedback : ""));
-      else choice(form, key, type === "multiple");
+      keysFor(form).then(function (keys) { check(form, decode(keys[form.id])); }, function () {
+        show(form, null, "The answers could not be loaded; they are also on the chapter's answer page.");
+      });
     });
   });
+
+  function check(form, key) {
+    var type = form.dataset.dxType;
+    if (type === "numeric") numeric(form, key);
+    else if (type === "short") show(form, null, "<strong>Model answer:</strong> " + key.model + (key.feedback ? " " + key.feedback : ""));
+    else choice(form, key, type === "multiple");
+  }
 })();
