@@ -266,6 +266,9 @@ def build_probe(book: Path) -> Path:
 
 OLD = {"GIT_AUTHOR_DATE": "2001-02-03T10:00:00+00:00", "GIT_COMMITTER_DATE": "2001-02-03T10:00:00+00:00"}
 LATER = {"GIT_AUTHOR_DATE": "2002-03-04T23:30:00-05:00", "GIT_COMMITTER_DATE": "2002-03-04T23:30:00-05:00"}
+LATEST = {"GIT_AUTHOR_DATE": "2003-01-01T12:00:00+00:00", "GIT_COMMITTER_DATE": "2003-01-01T12:00:00+00:00"}
+WHO = {"GIT_AUTHOR_NAME": "probe", "GIT_AUTHOR_EMAIL": "probe@example.invalid",
+       "GIT_COMMITTER_NAME": "probe", "GIT_COMMITTER_EMAIL": "probe@example.invalid"}
 
 
 @pytest.fixture(scope="module")
@@ -278,13 +281,11 @@ def probe_repo(tmp_path_factory):
     (book / ".gitignore").write_text("_build/\n")
     (book / "old.md").write_text("# Old page\n\nUnchanged since 2001.\n")
     (book / "edited.md").write_text("# Edited page\n\nCommitted in 2002.\n")
-    who = {"GIT_AUTHOR_NAME": "probe", "GIT_AUTHOR_EMAIL": "probe@example.invalid",
-           "GIT_COMMITTER_NAME": "probe", "GIT_COMMITTER_EMAIL": "probe@example.invalid"}
     git("init", "-q", "-b", "main", cwd=book)
     git("add", "old.md", "_config.yml", "_toc.yml", ".gitignore", cwd=book)
-    git("commit", "-q", "-m", "old", cwd=book, env={**who, **OLD})
+    git("commit", "-q", "-m", "old", cwd=book, env={**WHO, **OLD})
     git("add", "edited.md", cwd=book)
-    git("commit", "-q", "-m", "later", cwd=book, env={**who, **LATER})
+    git("commit", "-q", "-m", "later", cwd=book, env={**WHO, **LATER})
     # Not committed: an edit to a tracked page, a new page, and the extension itself.
     (book / "edited.md").write_text("# Edited page\n\nCommitted in 2002, edited since.\n")
     (book / "draft.md").write_text("# Draft page\n\nNever committed.\n")
@@ -300,6 +301,12 @@ def test_dates_come_from_git_not_the_build_and_drafts_build(probe_repo):
     draft = (html / "draft.html").read_text()
     assert 'class="last-updated"' not in draft, "an uncommitted page has no date (not the build's)"
     assert "_sources/draft.md" in draft, "an uncommitted page keeps its source download"
+    # Committing the draft dates it in the next (incremental) build, though the file did not change.
+    git("add", "draft.md", cwd=probe_repo)
+    git("commit", "-q", "-m", "draft", cwd=probe_repo, env={**WHO, **LATEST})
+    html = build_probe(probe_repo)
+    assert shown_date((html / "draft.html").read_text()) == ("2003-01-01", "1 January 2003")
+    assert shown_date((html / "old.html").read_text()) == ("2001-02-03", "3 February 2001")
 
 
 @pytest.mark.build

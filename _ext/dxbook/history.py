@@ -10,6 +10,12 @@ theme's footer item to put it in a ``<time datetime>`` element and link the
 page of changes and corrections. Dates are in UTC, so every machine builds the
 same page.
 
+The extension dates only the pages Sphinx reads again, so after a commit an
+unchanged page would keep its old date (or none) in an incremental build. Before
+reading, this asks git for each page's last commit (one ``git log`` per page, a
+fraction of a second) and has Sphinx read again, and so write again, every page
+whose date changed.
+
 A page not committed yet shows no date, and the build does not fail: neither in a
 checkout without git (a source archive) nor in a shallow clone, which lacks the
 history to date files changed before its one commit (``suppress_warnings`` in
@@ -18,7 +24,9 @@ fail on a page without its git date, so a shallow CI checkout is caught there.
 """
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sphinx.application import Sphinx
 
@@ -42,5 +50,36 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     context["dx_changes_href"] = context["pathto"](CHANGES_DOC) if has_changes else ""
 
 
+def _git(srcdir: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=srcdir, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def git_stamp(env, docname: str) -> int | None:
+    """When the last commit changing the page's source or its dependencies was made (its author date)."""
+    srcdir = Path(env.srcdir)
+    files = [env.doc2path(docname)] + [str((srcdir / dep).resolve()) for dep in env.dependencies.get(docname, ())]
+    stamp = _git(srcdir, "log", "-1", "--format=%at", "--", *files)
+    return int(stamp) if stamp else None
+
+
+def _redate(app: Sphinx, env, added, changed, removed) -> list[str]:
+    known = getattr(env, "git_last_updated", None)
+    if not known or _git(Path(env.srcdir), "rev-parse", "--is-shallow-repository") != "false":
+        return []  # a first build, no git, or a shallow clone (which cannot date every page)
+    stale = []
+    for docname, entry in known.items():
+        if docname in added or docname in changed or docname not in env.found_docs:
+            continue
+        before = int(entry[0]) if entry and entry[0] is not None else None
+        if git_stamp(env, docname) != before:
+            stale.append(docname)
+    return stale
+
+
 def setup(app: Sphinx) -> None:
+    app.connect("env-get-outdated", _redate)
     app.connect("html-page-context", _page_context)
