@@ -211,6 +211,6 @@ def case_browser(cases: pd.DataFrame) -> Html:
     html = (f'<div class="dx-cases" data-dx-cases>'
             f'<div class="dx-cases-scroll" role="region" aria-labelledby="dx-cases-caption" tabindex="0">'
             f'<table class="dx-table dx-cases-table">'
-            f'<caption id="dx-cases-caption">All {n} cases in cases.csv, oldest first</caption>'
+            f'<caption id="dx-cases-caption">All {n} cases in cases.csv</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div></div>")
     return Html(html, f"{n} cases (the table is shown in the HTML page)")
