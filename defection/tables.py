@@ -162,3 +162,55 @@ def violent_acts(cases: pd.DataFrame) -> pd.DataFrame:
         "Act": violent["retaliation_year"], "Years between": gap,
         "Kind": _labels(violent["retaliation"]), "Confidence": violent["confidence"],
     }).reset_index(drop=True)
+
+
+# --- the case browser (data page) ----------------------------------------------
+
+#: Columns of the case browser: heading, and how dx-cases.js sorts it.
+CASE_COLUMNS = [("Name", "text"), ("Year", "number"), ("From", "text"), ("To", "text"),
+                ("Route", "text"), ("Outcome", "text"), ("Confidence", "number"), ("Source", "text")]
+
+
+def _cell(value) -> str:
+    """A cell's text: missing is empty, everything else escaped (quotes too)."""
+    return "" if value is None or pd.isna(value) else escape(str(value), quote=True)
+
+
+def _source_link(url, title) -> str:
+    """The row's source as a link; a value that is not an http(s) URL stays text, never a link."""
+    text = _cell(title) or _cell(url)
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return f'<a href="{_cell(url)}">{text}</a>'
+    return text
+
+
+def case_browser(cases: pd.DataFrame) -> Html:
+    """Every case as one plain, escaped HTML table, oldest first, for the data page.
+
+    It reads as an ordinary table without JavaScript; ``dx-cases.js`` (loaded
+    only on pages that have one) adds a text filter, sortable columns and a
+    live count. Countries are shown by name (``countries.csv``), coded values
+    by their labels, and each row links to the source it was checked against.
+    Row ids (``case-<id>``) let a case be linked to directly.
+    """
+    confidence = data.vocabulary("cases", "confidence")
+    ordered = cases.sort_values(["year", "name"], kind="stable")
+    sorted_by = ' aria-sort="ascending"'  # the order the build writes: by year
+    head = "".join(f'<th scope="col" data-dx-sort="{kind}"{sorted_by if name == "Year" else ""}>{name}</th>'
+                   for name, kind in CASE_COLUMNS)
+    rows = []
+    for r in ordered.itertuples(index=False):
+        rank = confidence.index(r.confidence) if r.confidence in confidence else len(confidence)
+        cells = [_cell(r.name), _cell(r.year), _cell(r.origin_name if pd.notna(r.origin_name) else r.origin_country),
+                 _cell(r.destination_name if pd.notna(r.destination_name) else r.destination_country),
+                 _cell(data.label(r.method)), _cell(data.label(r.outcome))]
+        rows.append(f'<tr id="case-{_cell(r.id)}"><td>' + "</td><td>".join(cells)
+                    + f'</td><td data-sort="{rank}">{_cell(data.label(r.confidence))}</td>'
+                    + f"<td>{_source_link(r.source_url, r.source_title)}</td></tr>")
+    n = len(rows)
+    html = (f'<div class="dx-cases" data-dx-cases>'
+            f'<div class="dx-cases-scroll" role="region" aria-labelledby="dx-cases-caption" tabindex="0">'
+            f'<table class="dx-table dx-cases-table">'
+            f'<caption id="dx-cases-caption">All {n} cases in cases.csv</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div></div>")
+    return Html(html, f"{n} cases (the table is shown in the HTML page)")

@@ -116,3 +116,91 @@ def test_print_button_works_without_inline_handlers(browser, server):
         assert page.evaluate("window.__printed") == 1
     finally:
         context.close()
+
+
+# --- The case browser on the data page (defection.tables.case_browser, dx-cases.js) --------------
+# With JavaScript: a labelled filter that hides rows and updates a live count, and column
+# headings that are buttons, sort the rows and set aria-sort. Without it: the whole table.
+
+CASES_PAGE = "chapters/data"
+
+
+def _case_rows(page):
+    return page.locator(".dx-cases-table tbody tr")
+
+
+def _visible_names(page):
+    return page.eval_on_selector_all(".dx-cases-table tbody tr:not([hidden])",
+                                     "rows => rows.map(r => r.cells[0].textContent.trim())")
+
+
+def test_case_browser_filters_sorts_and_announces(browser, server, axe):
+    context, page, errors, foreign = visit(browser, f"{server}/{CASES_PAGE}.html")
+    try:
+        status = page.get_by_role("status")
+        total = _case_rows(page).count()
+        assert total > 100
+        assert status.inner_text() == f"{total} of {total} cases shown"
+        box = page.get_by_label("Filter the cases")
+        assert box.get_attribute("type") == "search"
+        # Typing by keyboard filters the rows (accents and case ignored) and updates the live region.
+        box.focus()
+        page.keyboard.type("soviet")
+        shown = len(_visible_names(page))
+        expected = page.eval_on_selector_all(
+            ".dx-cases-table tbody tr", "rows => rows.filter(r => r.textContent.toLowerCase().includes('soviet')).length")
+        assert 0 < shown == expected < total
+        assert status.inner_text() == f"{shown} of {total} cases shown"
+        assert status.get_attribute("role") == "status"
+        box.fill("zzzz no such case")
+        assert status.inner_text() == f"0 of {total} cases shown" and not _visible_names(page)
+        box.fill("")
+        assert len(_visible_names(page)) == total
+        # A heading is a button: pressing it sorts by that column and says so with aria-sort.
+        headings = page.locator(".dx-cases-table thead th")
+        name_button = page.get_by_role("button", name="Name", exact=True)
+        name_button.focus()
+        page.keyboard.press("Enter")
+        fold = "names => names.map(n => n.normalize('NFD').replace(/[\\u0300-\\u036f]/g, '').toLowerCase())"
+        names = page.evaluate(fold, _visible_names(page))
+        assert names == sorted(names)
+        assert headings.nth(0).get_attribute("aria-sort") == "ascending"
+        assert [headings.nth(i).get_attribute("aria-sort") for i in range(1, headings.count())] == [None] * 7
+        assert "sorted by Name, ascending" in status.inner_text()
+        name_button.click()
+        assert headings.nth(0).get_attribute("aria-sort") == "descending"
+        assert page.evaluate(fold, _visible_names(page)) == sorted(names, reverse=True)
+        year_button = page.get_by_role("button", name="Year", exact=True)
+        year_button.click()
+        years = page.eval_on_selector_all(".dx-cases-table tbody tr", "rows => rows.map(r => +r.cells[1].textContent)")
+        assert years == sorted(years) and headings.nth(1).get_attribute("aria-sort") == "ascending"
+        assert headings.nth(0).get_attribute("aria-sort") is None
+        # Sorting keeps the filter.
+        box.fill("france")
+        shown = len(_visible_names(page))
+        page.get_by_role("button", name="Confidence", exact=True).click()
+        assert len(_visible_names(page)) == shown < total
+        assert status.inner_text().startswith(f"{shown} of {total} cases shown")
+        assert not errors and not foreign and page.evaluate("window.__dxViolations") == []
+        # axe after the changes (checked last: its style sheet loader requests a stray /basic.css).
+        violations = axe.run(page, context={"include": [[".dx-cases"]]}).response["violations"]
+        assert not [(v["id"], v["impact"]) for v in violations if v["impact"] in ("serious", "critical")]
+    finally:
+        context.close()
+
+
+def test_case_browser_without_javascript_is_the_whole_table(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{CASES_PAGE}.html")
+        rows = _case_rows(page)
+        assert rows.count() > 100
+        assert page.locator(".dx-cases input, .dx-cases button, .dx-cases [role=status]").count() == 0
+        assert page.locator(".dx-cases-table tbody tr[hidden]").count() == 0
+        for i in (0, rows.count() // 2, rows.count() - 1):
+            rows.nth(i).scroll_into_view_if_needed()
+            assert rows.nth(i).is_visible()
+            assert rows.nth(i).locator("a[href^='http']").count() == 1
+    finally:
+        context.close()

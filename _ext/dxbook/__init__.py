@@ -19,6 +19,10 @@
               understanding" (``{dx-quiz}``, ``dx-quiz.js``)
 ``worksheets`` worksheets, answer keys and LMS exports (``lms``) per chapter
 ``mystconv``  MyST to plain Jupyter Markdown, for the notebooks
+``casebrowser`` the data page's case browser script (``dx-cases.js``), on
+              that page only
+``history``   each page's "Last updated" date from git, and a footer link to
+              the changes and corrections
 ============  =================================================================
 """
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, questions, security, worksheets
+from . import casebrowser, history
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,6 +49,8 @@ def setup(app: Sphinx):
     publish.setup(app)
     questions.setup(app)
     worksheets.setup(app)
+    casebrowser.setup(app)
+    history.setup(app)
     security.setup(app)  # last: it hashes the final HTML
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))
