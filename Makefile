@@ -68,10 +68,15 @@ lock:
 clean:
 	rm -rf $(BUILDDIR)
 
-# make bench   benchmarks (not tests): build times in a private copy, page weight and chart
-#              timing in Chromium, Lighthouse, against a default Jupyter Book baseline.
-#              Writes benchmarks/RESULTS.md; exits 0 on a missed target. See benchmarks/README.md.
+# make bench   benchmarks (not tests), with standard tools: hyperfine (build times, in a private copy),
+#              Lighthouse CI (every page: mobile, desktop, mobile + gzip) and Playwright (chart timing).
+#              Installs @lhci/cli (npm ci) and hyperfine (apt) if missing. Writes benchmarks/RESULTS.md;
+#              exits 0 on a missed target. See benchmarks/README.md.
 .PHONY: bench
 bench: $(STAMP)
-	test -d benchmarks/node_modules || npm ci --prefix benchmarks --no-audit --no-fund
+	test -x benchmarks/node_modules/.bin/lhci || npm ci --prefix benchmarks --no-audit --no-fund
+	command -v hyperfine >/dev/null || { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; \
+	  export DEBIAN_FRONTEND=noninteractive; $$SUDO apt-get install -y hyperfine \
+	  || { $$SUDO apt-get update && $$SUDO apt-get install -y hyperfine; }; } \
+	  || echo "hyperfine is missing: install it with 'sudo apt-get install -y hyperfine' (build times are skipped)"
 	$(abspath $(BIN))/python benchmarks/bench.py
