@@ -1,20 +1,27 @@
-"""The chart probes no standard tool has (Playwright, Debian's Chromium), for bench.py: when the first
-static chart is painted, when every chart is interactive, and which pages load chart JavaScript."""
+"""The chart probes no standard tool has (Playwright, Debian's Chromium), for bench.py: when the first static
+chart is painted and when chart JavaScript starts drawing, when every chart is interactive, what a page weighs
+once every chart is drawn, and which pages load chart JavaScript at all. (Lighthouse neither scrolls nor knows
+which element is a chart, so its LCP and byte counts cannot say this.)"""
 import re
 
 from tools.sitekit import CHROMIUM, CHROMIUM_ARGS
 
+# Every host but the 127.0.0.1 server goes to a closed port, so nothing leaves the machine (`<-loopback>` also
+# sends loopback to the proxy, so 127.0.0.1, where the pages are, is bypassed by name).
 NO_OUTSIDE = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1"]
+LIGHTHOUSE_FLAGS = ["--headless=new", *CHROMIUM_ARGS, *NO_OUTSIDE]  # lighthouserc.js's chromeFlags
 CHART_JS = re.compile(r"/((?:dx-charts|vega[\w.-]*)\.js)(?:\?|$)")
-# Each animation frame: the first with a static chart image loaded and laid out; the first with every chart live.
+# On each animation frame: the first with a chart's build-time image loaded and laid out (paint), the first with
+# a chart taken over by dx-charts.js (data-dx-state set: draw), the first with every chart a live view.
 INIT = """(() => {
-  const t = window.__bench = {paint: null, interactive: null};
+  const t = window.__bench = {paint: null, draw: null, interactive: null};
   function frame() {
     const now = performance.now(), charts = document.querySelectorAll('.dx-chart');
     if (t.paint === null) for (const el of document.querySelectorAll('.dx-chart-static img, .dx-chart-static svg')) {
       const r = el.getBoundingClientRect();
       if (r.width && r.height && (el.tagName !== 'IMG' || (el.complete && el.naturalWidth))) { t.paint = now; break; }
     }
+    if (t.draw === null && document.querySelector('.dx-chart[data-dx-state]')) t.draw = now;
     if (charts.length && document.querySelectorAll('.dx-chart[data-dx-state="interactive"]').length === charts.length)
       t.interactive = now;
     else if (now < 180000) requestAnimationFrame(frame);
@@ -36,8 +43,8 @@ def visit(browser, url: str, profile: str) -> dict:
         for method, params in (("Network.enable", {}), ("Network.emulateNetworkConditions", network),
                                ("Emulation.setCPUThrottlingRate", {"rate": 4})):
             cdp.send(method, params)
-    js = set()
-    page.on("request", lambda r: (m := CHART_JS.search(r.url)) and js.add(m.group(1)))
+    done = []
+    page.on("requestfinished", lambda r: done.append(r))
     page.goto(url, wait_until="load", timeout=180000)
     charts = page.locator(".dx-chart")
     n = charts.count()
@@ -50,10 +57,12 @@ def visit(browser, url: str, profile: str) -> dict:
         page.wait_for_timeout(100)
     t = page.evaluate("() => ({...window.__bench, fcp: performance.getEntriesByName('first-contentful-paint')"
                       "[0]?.startTime ?? null, failed: document.querySelectorAll('[data-dx-state=static]').length})")
+    sizes = [r.sizes() for r in done]
     context.close()
     paint = None if t["paint"] is None else max(t["paint"], t["fcp"] or 0)  # nothing is painted before FCP
-    return {"charts": n, "chart_js": sorted(js), "paint_ms": paint, "interactive_ms": t["interactive"],
-            "failed": t["failed"]}
+    return {"charts": n, "chart_js": sorted({m.group(1) for r in done if (m := CHART_JS.search(r.url))}),
+            "paint_ms": paint, "draw_ms": t["draw"], "interactive_ms": t["interactive"], "failed": t["failed"],
+            "requests": len(done), "bytes": sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)}
 
 
 def measure(base_url: str, pages: list[str], runs: int, log) -> dict:

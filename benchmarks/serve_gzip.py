@@ -1,5 +1,7 @@
 """A 127.0.0.1 server that answers like GitHub Pages: gzip for text, `Cache-Control: max-age=600`. For bench.py
-(Lighthouse "mobile, gzip + cache", chart timing); by hand: `.venv/bin/python benchmarks/serve_gzip.py DIR [PORT]`."""
+(Lighthouse "mobile, gzip + cache", chart timing); by hand: `.venv/bin/python benchmarks/serve_gzip.py DIR [PORT]`.
+Glue written by hand because `python -m http.server` cannot compress, and lhci's own `staticDistDir` server
+(express + compression) sends `max-age=0` and lives only inside `lhci collect`, so the chart probe could not use it."""
 import contextlib
 import functools
 import gzip
@@ -24,7 +26,6 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = self.translate_path(self.path)
-        path = os.path.join(path, "index.html") if os.path.isdir(path) else path
         wants_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         if not (wants_gzip and path.endswith(TEXT) and os.path.isfile(path)):
             return super().send_head()
