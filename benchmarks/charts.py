@@ -1,18 +1,16 @@
-"""The chart probes no standard tool has (Playwright, Debian's Chromium), for bench.py: when the first static
-chart is painted and when chart JavaScript starts drawing, when every chart is interactive, what a page weighs
-once every chart is drawn, and which pages load chart JavaScript at all. (Lighthouse neither scrolls nor knows
-which element is a chart, so its LCP and byte counts cannot say this.)"""
+"""The chart probes no standard tool has (Lighthouse neither scrolls nor knows which element is a chart), for
+bench.py: first static chart painted, chart JavaScript drawing, every chart interactive, bytes with every chart
+drawn, and which pages load chart JavaScript. Playwright, Debian's Chromium."""
 import re
 
 from tools.sitekit import CHROMIUM, CHROMIUM_ARGS
 
-# Every host but the 127.0.0.1 server goes to a closed port, so nothing leaves the machine (`<-loopback>` also
-# sends loopback to the proxy, so 127.0.0.1, where the pages are, is bypassed by name).
+# Every host but 127.0.0.1 goes to a closed port: nothing leaves the machine (`<-loopback>` proxies loopback too).
 NO_OUTSIDE = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>;127.0.0.1"]
 LIGHTHOUSE_FLAGS = ["--headless=new", *CHROMIUM_ARGS, *NO_OUTSIDE]  # lighthouserc.js's chromeFlags
 CHART_JS = re.compile(r"/((?:dx-charts|vega[\w.-]*)\.js)(?:\?|$)")
-# On each animation frame: the first with a chart's build-time image loaded and laid out (paint), the first with
-# a chart taken over by dx-charts.js (data-dx-state set: draw), the first with every chart a live view.
+# Animation frames: the first with a build-time chart image laid out, with a chart taken over by dx-charts.js
+# (data-dx-state set), with every chart a live view.
 INIT = """(() => {
   const t = window.__bench = {paint: null, draw: null, interactive: null};
   function frame() {

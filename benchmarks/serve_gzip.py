@@ -1,7 +1,7 @@
 """A 127.0.0.1 server that answers like GitHub Pages: gzip for text, `Cache-Control: max-age=600`. For bench.py
-(Lighthouse "mobile, gzip + cache", chart timing); by hand: `.venv/bin/python benchmarks/serve_gzip.py DIR [PORT]`.
-Glue written by hand because `python -m http.server` cannot compress, and lhci's own `staticDistDir` server
-(express + compression) sends `max-age=0` and lives only inside `lhci collect`, so the chart probe could not use it."""
+(Lighthouse "mobile, gzip + cache", chart timing). Glue written by hand because `python -m http.server` cannot
+compress, and lhci's own `staticDistDir` server (express + compression) sends `max-age=0` and lives only inside
+`lhci collect`, where the chart probe cannot use it. By hand: `.venv/bin/python benchmarks/serve_gzip.py DIR [PORT]`."""
 import contextlib
 import functools
 import gzip
@@ -26,15 +26,14 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = self.translate_path(self.path)
-        wants_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
-        if not (wants_gzip and path.endswith(TEXT) and os.path.isfile(path)):
+        if not ("gzip" in self.headers.get("Accept-Encoding", "") and path.endswith(TEXT) and os.path.isfile(path)):
             return super().send_head()
         mtime = os.stat(path).st_mtime
         body = gzipped(path, mtime)
         self.send_response(200)
-        for header in (("Content-Type", self.guess_type(path)), ("Content-Encoding", "gzip"), ("Content-Length",
-                       str(len(body))), ("Vary", "Accept-Encoding"), ("Last-Modified", self.date_time_string(mtime))):
-            self.send_header(*header)
+        for header in {"Content-Type": self.guess_type(path), "Content-Encoding": "gzip", "Content-Length": len(body),
+                       "Vary": "Accept-Encoding", "Last-Modified": self.date_time_string(mtime)}.items():
+            self.send_header(*map(str, header))
         self.end_headers()
         return BytesIO(body)
 
@@ -51,6 +50,6 @@ def serve_gzip(directory, port: int = 0):
 
 
 if __name__ == "__main__":
-    with serve_gzip(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 8000) as url:
-        print(f"Serving {sys.argv[1]} on {url}/ (gzip, max-age=600); Ctrl-C to stop")
+    with serve_gzip(sys.argv[1], int((sys.argv[2:] or [8000])[0])) as url:
+        print(f"Serving {sys.argv[1]} on {url}/ (gzip, max-age=600); Ctrl-C to stop", flush=True)
         threading.Event().wait()
