@@ -68,19 +68,20 @@ def version(cmd):
 
 
 def builds(chapter):
-    if not shutil.which("hyperfine"):
-        return {"error": "hyperfine is missing (`sudo apt-get install hyperfine`): builds not timed."}
     env = {**os.environ, "PYTHONPATH": str(REPO), "DEFECTION_DATA": str(REPO / "data"),  # the copy's code and data
            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    build = shlex.join([str(BIN / "jupyter-book"), "build", str(REPO), "--path-output", str(REPO),
-                        "-W", "-n", "--keep-going"])  # as `make book`
+    build = [str(BIN / "jupyter-book"), "build", str(REPO), "--path-output", str(REPO), "-W", "-n", "--keep-going"]
+    if not shutil.which("hyperfine"):  # build once, untimed, so there is a site to measure
+        subprocess.run(build, env=env, cwd=REPO, stdout=open(LOGS / "cold.log", "w"), stderr=subprocess.STDOUT)
+        return {"error": "hyperfine is missing (`sudo apt-get install hyperfine`): builds not timed."}
+    build = shlex.join(build)  # as `make book`
     src, orig = (shlex.quote(str(p)) for p in (REPO / chapter, shutil.copy(REPO / chapter, WORK / "chapter.orig")))
     edit = f"cp {orig} {src} && printf {shlex.quote(EDIT_CELL)} $(date +%s%N) >> {src}"  # a new cell each run
     out = {"command": build.replace(str(REPO), "<copy>"), "chapter": chapter}
     for name, extra in (("cold", ["--prepare", shlex.join(["rm", "-rf", str(REPO / "_build")])]),
                         ("edit", ["--prepare", edit]), ("nochange", ["--warmup", "1"])):
-        cmd = ["hyperfine", "-i", "-s", "basic", "--runs", str(RUNS), *extra, "--output", str(LOGS / f"{name}.log"),
-               "--export-json", str(WORK / f"hyperfine-{name}.json"), build]
+        cmd = ["hyperfine", "-i", "--style", "basic", "--runs", str(RUNS), *extra, "--export-json",
+               str(WORK / f"hyperfine-{name}.json"), "--output", str(LOGS / f"{name}.log"), build]
         log(f"hyperfine, {name} build: {shlex.join(cmd)}")
         subprocess.run(cmd, env=env, cwd=REPO, check=True)
         shutil.copy(WORK / "chapter.orig", REPO / chapter)  # as copied (a --cleanup would empty the log)
@@ -174,7 +175,8 @@ def target_rows(R):
     for name in ("cold", "nochange"):
         b = R.get("builds", {}).get(name)
         rows.append([f"Build, {BUILDS[name]}", f"≤ {TARGETS[name]} s", f"median {fmt(b['median'], 's')} of "
-                     f"{len(b['times'])} runs, exit codes {sorted(set(b['exit_codes']))}" if b else "not measured",
+                     f"{len(b['times'])} runs (CPU {fmt(b['user'] + b['system'], 's')}), exit codes "
+                     f"{sorted(set(b['exit_codes']))}" if b else "not measured",
                      STATUS[b["median"] <= TARGETS[name] and not any(b["exit_codes"])] if b else "–"])
     for profile in charts.PROFILES:  # the margin: chart JS draws minus first static chart, worst run of the page
         margin = {n: min((x["draw_ms"] or 1e9) - (x["paint_ms"] or 1e9) for x in v[profile])
@@ -231,8 +233,8 @@ def write_results(R):
         w("## Chapter pages: first load\n\nLighthouse's `total-byte-weight` (mobile, no scrolling) from each "
           "server; requests and bytes by kind (`resource-summary`): gzip.\n")
         w(table(["page", "bytes (plain)", "bytes (gzip)", "requests", *kinds], [
-            [f"`{n}`", *(spread([r["audits"]["total-byte-weight"] for r in runs(p, n)], "KB") for p in PROFILES
-                         if p != "desktop"), spread([r["requests"] for r in runs("mobile-gzip", n)], "n"),
+            [f"`{n}`", *(spread([r["audits"]["total-byte-weight"] for r in runs(p, n)], "KB") for p in (
+                "mobile", "mobile-gzip")), spread([r["requests"] for r in runs("mobile-gzip", n)], "n"),
              *(spread([r["bytes"].get(k) for r in runs("mobile-gzip", n)], "KB") for k in kinds)]
             for n in gz if is_chapter(n)]))
         groups = sorted({g for n in gz for r in runs("mobile-gzip", n) for g in r["mainthread"]},
@@ -247,8 +249,8 @@ def write_results(R):
                 failing.setdefault(audit, [title, []])[1].append(shown)
         w(f"## Lighthouse audits that cost score\n\nScored below 0.9 in the first mobile, gzip + cache run of a page "
           f"(of {len(gz)}), with what Lighthouse shows.\n")
-        w(table(["audit", "title", "pages", "shown"], [[f"`{a}`", t, len(v), "; ".join(sorted(set(filter(None, v)))
-                                                        )[:160]] for a, (t, v) in sorted(
+        w(table(["audit", "title", "pages", "shown (up to 3)"], [[f"`{a}`", t, len(v), "; ".join(sorted(set(filter(
+            None, v)))[:3])] for a, (t, v) in sorted(
             failing.items(), key=lambda kv: -len(kv[1][1]))]))
     if ch:
         w(f"## Charts (Playwright)\n\nChromium {ch['browser']}, `serve_gzip.py`, empty cache; milliseconds from "

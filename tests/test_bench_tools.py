@@ -52,7 +52,8 @@ def test_targets_follow_lhci_verdicts_and_the_medians():
         "assertions": [{**assertion, "actual": 0.9, "passed": False},
                        {**assertion, "url": url.replace("01-x", "02-y"), "actual": 0.97, "passed": True}],
         "runs": {"chapters/01-x": [bench.summarise(lhr(style=s)) for s in (250, 350, 310)]}}},
-        "builds": {"cold": {"median": 38.2, "times": [38, 38.2, 39], "exit_codes": [0, 0, 0]}}}
+        "builds": {"cold": {"median": 38.2, "times": [38, 38.2, 39], "exit_codes": [0, 0, 0],
+                              "user": 36.0, "system": 1.5}}}
     rows = {r[0]: r for r in bench.target_rows(R)}
     perf = rows["performance, mobile, gzip + cache"]
     assert perf[1:] == ["≥ 0.95", "worst 0.90 (`chapters/01-x`); missed on 1 of 2 pages", "**MISSED**"]
