@@ -68,10 +68,14 @@ lock:
 clean:
 	rm -rf $(BUILDDIR)
 
-# make bench   benchmarks (not tests): build times in a private copy, page weight and chart
-#              timing in Chromium, Lighthouse, against a default Jupyter Book baseline.
+# make bench   benchmarks (not tests) on standard tools: hyperfine (build times, in a private copy), Lighthouse CI
+#              and Playwright (chart probes). `make bench PAGES=intro,chapters/01-how-defection-works` measures only
+#              those pages; QUICK=1 runs everything once instead of 3 times. Installs @lhci/cli (npm ci) itself.
 #              Writes benchmarks/RESULTS.md; exits 0 on a missed target. See benchmarks/README.md.
 .PHONY: bench
 bench: $(STAMP)
-	test -d benchmarks/node_modules || npm ci --prefix benchmarks --no-audit --no-fund
-	$(abspath $(BIN))/python benchmarks/bench.py
+	@command -v npm >/dev/null || { echo "make bench needs Node >= 18.20 and npm: https://nodejs.org (Debian 13: sudo apt-get install nodejs npm)"; exit 1; }
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "make bench needs Chromium: sudo apt-get install chromium"; exit 1; }
+	@command -v hyperfine >/dev/null || echo "hyperfine is missing, so builds are not timed: sudo apt-get install hyperfine"
+	[ benchmarks/node_modules/.package-lock.json -nt benchmarks/package-lock.json ] || npm ci --prefix benchmarks --no-audit --no-fund
+	BENCH_PAGES="$(PAGES)" BENCH_RUNS=$(if $(QUICK),1,3) $(abspath $(BIN))/python benchmarks/bench.py

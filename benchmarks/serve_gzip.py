@@ -1,25 +1,22 @@
-"""A 127.0.0.1 http.server that answers like GitHub Pages: gzip for text, max-age=600.
-
-Used by benchmarks/bench.py for a second, "as deployed" Lighthouse pass next to the
-plain `python -m http.server` one (which sends everything uncompressed and with no
-Cache-Control, so Lighthouse counts compression and caching against every page).
-
-    python serve_gzip.py PORT DIRECTORY
-"""
-from __future__ import annotations
-
+"""A 127.0.0.1 server that answers like GitHub Pages: gzip for text, `Cache-Control: max-age=600`. For bench.py
+(Lighthouse "mobile, gzip + cache", chart timing). Glue written by hand because `python -m http.server` cannot
+compress, and lhci's own `staticDistDir` server (express + compression) sends `max-age=0` and lives only inside
+`lhci collect`, where the chart probe cannot use it. By hand: `.venv/bin/python benchmarks/serve_gzip.py DIR [PORT]`."""
+import contextlib
+import functools
 import gzip
 import os
 import sys
-from functools import partial
+import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
+from pathlib import Path
 
 TEXT = (".html", ".css", ".js", ".json", ".svg", ".txt", ".xml", ".map", ".inv", ".ttf")
+gzipped = functools.lru_cache(maxsize=None)(lambda path, mtime: gzip.compress(Path(path).read_bytes(), 6))
 
 
 class Handler(SimpleHTTPRequestHandler):
-    _cache: dict[tuple[str, float], bytes] = {}
-
     def log_message(self, *args):
         pass
 
@@ -29,34 +26,30 @@ class Handler(SimpleHTTPRequestHandler):
 
     def send_head(self):
         path = self.translate_path(self.path)
-        if os.path.isdir(path):
-            path = os.path.join(path, "index.html")
-        wants = "gzip" in self.headers.get("Accept-Encoding", "")
-        if not (wants and path.endswith(TEXT) and os.path.isfile(path)):
+        if not ("gzip" in self.headers.get("Accept-Encoding", "") and path.endswith(TEXT) and os.path.isfile(path)):
             return super().send_head()
-        st = os.stat(path)
-        key = (path, st.st_mtime)
-        body = self._cache.get(key)
-        if body is None:
-            with open(path, "rb") as f:
-                body = gzip.compress(f.read(), 6)
-            self._cache[key] = body
+        mtime = os.stat(path).st_mtime
+        body = gzipped(path, mtime)
         self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(path))
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Last-Modified", self.date_time_string(st.st_mtime))
-        self.send_header("Vary", "Accept-Encoding")
+        for header in {"Content-Type": self.guess_type(path), "Content-Encoding": "gzip", "Content-Length": len(body),
+                       "Vary": "Accept-Encoding", "Last-Modified": self.date_time_string(mtime)}.items():
+            self.send_header(*map(str, header))
         self.end_headers()
-        from io import BytesIO
         return BytesIO(body)
 
 
-def main() -> None:
-    port, directory = int(sys.argv[1]), sys.argv[2]
-    server = ThreadingHTTPServer(("127.0.0.1", port), partial(Handler, directory=directory))
-    server.serve_forever()
+@contextlib.contextmanager
+def serve_gzip(directory, port: int = 0):
+    """Serve ``directory`` on 127.0.0.1 (a free port by default); yields the base URL."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
 
 
 if __name__ == "__main__":
-    main()
+    with serve_gzip(sys.argv[1], int((sys.argv[2:] or [8000])[0])) as url:
+        print(f"Serving {sys.argv[1]} on {url}/ (gzip, max-age=600); Ctrl-C to stop", flush=True)
+        threading.Event().wait()
