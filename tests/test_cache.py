@@ -131,3 +131,19 @@ def test_interrupted_build_does_not_leave_stale_pages(tmp_path):
     assert "every page is read again" in log
     assert "first case: After Interrupt" in page_text(book)
     assert f"first case: {first_name(tmp_path)}" in page_text(book)
+
+
+def test_editing_one_chapter_executes_only_that_chapter(tmp_path):
+    """A rebuild after editing one page's code executes that page and no other."""
+    book, env = make_book(tmp_path)
+    # Different code: jupyter-cache would reuse a notebook with the same code.
+    (book / "other.md").write_text(NOTEBOOK.replace("# Probe", "# Other").replace('"first case:"', '"other:"'))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: probe\nchapters:\n  - file: other\n")
+    log = build(book, env)
+    assert "probe.md: Executing" in log and "other.md: Executing" in log, log[-2000:]
+    with (book / "probe.md").open("a") as f:
+        f.write('\n```{code-cell} ipython3\nprint("an edit")\n```\n')
+    log = build(book, env)
+    assert "probe.md: Executing" in log, log[-2000:]
+    assert "other.md: Executing" not in log, "an unedited page was executed again"
+    assert "an edit" in (book / "_build" / "html" / "probe.html").read_text(encoding="utf-8")

@@ -112,3 +112,22 @@ def test_landing_page_maps_every_chapter_with_its_reading_time():
 def test_citation_file_is_published(site):
     text = (site / "CITATION.cff").read_text(encoding="utf-8")
     assert "cff-version" in text and "Defection Explained" in text
+
+
+def test_one_version_everywhere():
+    """The book, its package, its citation and its changelog name the same version."""
+    import tomllib
+
+    import defection
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert defection.__version__ == version
+    cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(rf"^version: {re.escape(version)}$", cff, re.M), "CITATION.cff"
+    latest = re.search(r"^## (\d+\.\d+\.\d+) \((\d{4}-\d\d-\d\d)\)", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.M)
+    assert latest.group(1) == version, "CHANGELOG.md's latest entry"
+    assert re.search(rf"^date-released: {latest.group(2)}$", cff, re.M), "CITATION.cff date-released"
+    for page in ("README.md", "intro.md", "chapters/data.md"):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        named = set(re.findall(r"[Vv]ersion (\d+\.\d+\.\d+)", text))
+        assert named == {version}, f"{page} names version(s) {named}"

@@ -92,6 +92,13 @@ def test_dark_phone_shows_dark_charts_without_white_boxes(browser, server, name)
             assert share < 0.02, f"{name}: chart {i + 1} is {share:.0%} white on a dark page"
         assert not errors, errors
         assert page.evaluate("window.__dxViolations") == []
+        # axe in the dark scheme too (colour contrast of the dark page and its charts).
+        from axe_playwright_python.sync_playwright import Axe
+
+        results = Axe().run(page)
+        bad = [(v["id"], v["impact"], v["nodes"][0]["target"]) for v in results.response["violations"]
+               if v["impact"] in ("serious", "critical")]
+        assert not bad, bad
 
 
 def test_the_theme_switch_redraws_live_charts(browser, server):

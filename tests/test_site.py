@@ -202,3 +202,29 @@ def test_icon_fonts_are_slim_and_keep_every_icon_used(site):
     assert not missing_glyph, f"icons without a glyph: {missing_glyph}"
     drawn_by_css = {ord(ch) for ch in css if 0xE000 <= ord(ch) <= 0xF8FF}
     assert drawn_by_css <= glyphs, sorted(hex(c) for c in drawn_by_css - glyphs)
+
+
+def test_each_page_loads_one_stylesheet_whose_urls_resolve(site):
+    """bundle_stylesheets: one render-blocking stylesheet per page, every url() in it found."""
+    bundles = set()
+    assert list((site / "_static").glob("dx-*.css")), "no stylesheet bundle"
+    for path in html_pages(site):
+        if "_static" in path.relative_to(site).parts:
+            continue  # the theme's template fragments
+        head = path.read_text(encoding="utf-8").split("</head>")[0]
+        if 'http-equiv="refresh"' in head.lower():
+            continue  # index.html: a redirect to the landing page
+        sheets = re.findall(r'<link [^>]*rel="stylesheet"[^>]*>', head)
+        assert len(sheets) == 1, f"{path.relative_to(site)}: {len(sheets)} stylesheets"
+        href = re.search(r'href="([^"]+)"', sheets[0]).group(1)
+        bundles.add((path.parent / href).resolve())
+    for bundle in bundles:
+        css = bundle.read_text(encoding="utf-8")
+        assert "@import" not in css, bundle.name
+        if bundle.name.startswith("dx-") and bundle.parent.name == "_static":  # a bundle, not the worksheets' sheet
+            assert "--pst-color-primary" in css and ".dx-chart" in css, f"{bundle.name}: theme or book styles missing"
+        for url in re.findall(r'url\("?([^")]+)"?\)', css):
+            if url.startswith("data:"):
+                continue
+            target = (bundle.parent / url.split("?")[0].split("#")[0]).resolve()
+            assert target.is_file(), f"{bundle.name}: url({url}) not found"

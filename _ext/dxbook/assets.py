@@ -10,12 +10,15 @@
   of PurgeCSS): a symbol is kept if its name appears as a word anywhere in the
   built HTML or JavaScript, so classes that scripts add stay;
 * Bootstrap's script loaded on the first interaction that needs it (``lazy_bootstrap``);
+* each page's stylesheets joined into one file (``bundle_stylesheets``);
 * citation links lose their ``title`` tooltip, a full reference repeated on
   every citation (some 30 kB per chapter) that the bibliography already holds,
   and an unused wrapper (``slim_citations``).
 """
 from __future__ import annotations
 
+import hashlib
+import posixpath
 import re
 from pathlib import Path
 
@@ -134,6 +137,8 @@ def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[s
 
     before = after = 0
     for path in sorted((out / "_static").rglob("*.css")):
+        if path.parent == out / BUNDLE_DIR and path.name.startswith("dx-"):
+            continue  # a bundle of the sheets below (bundle_stylesheets), made after this
         rel = str(path.relative_to(out))
         keep, stamp = originals / rel, originals / (rel + ".processed")
         current = path.read_bytes()
@@ -213,8 +218,85 @@ def _slim_icons(app: Sphinx, exception) -> None:
     before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", used_words(out),
                                       {str(css_path.relative_to(out)): slim})
     logger.info("[dxbook] stylesheets: %d kB -> %d kB (minified, unused rules removed)", before // 1024, after // 1024)
+    pages, bundles = bundle_stylesheets(out)
+    logger.info("[dxbook] stylesheets bundled: %d pages, %d bundles", pages, bundles)
+
+
+_STYLESHEET = re.compile(r'<link (?=[^>]*rel="stylesheet")(?![^>]*\bmedia=)[^>]*href="(?P<href>[^"]+\.css)(?:\?[^"]*)?"[^>]*>\n?')
+_IMPORT_OR_URL = re.compile(r'@import\s+(?:url\()?["\']?(?P<iurl>[^"\')]+)["\']?\)?\s*;'
+                            r'|url\(\s*(?P<q>["\']?)(?P<url>[^"\')]+)(?P=q)\s*\)')
+BUNDLE_DIR = "_static"
+
+
+def _css_for_bundle(out: Path, rel: str, seen: set[str]) -> str:
+    """The stylesheet at ``rel`` (relative to the site), its ``@import`` inlined and its
+    ``url()`` references rewritten to be relative to ``BUNDLE_DIR``."""
+    if rel in seen:
+        return ""
+    seen.add(rel)
+    css = (out / rel).read_text(encoding="utf-8")
+    base = posixpath.dirname(rel)
+
+    def local(url: str) -> bool:
+        return not re.match(r"^([a-z]+:|/|#)", url)
+
+    def replace(m):
+        url = m["iurl"] or m["url"]
+        if not local(url):
+            return m[0]
+        path, _, rest = url.partition("?")
+        resolved = posixpath.normpath(posixpath.join(base, path))
+        if m["iurl"]:  # @import: the imported sheet, inlined where it stood
+            return _css_for_bundle(out, resolved, seen)
+        return f'url("{posixpath.relpath(resolved, BUNDLE_DIR)}{"?" + rest if rest else ""}")'
+
+    # One pass, so an inlined sheet's own (already rewritten) URLs are not moved twice.
+    return _IMPORT_OR_URL.sub(replace, css)
+
+
+def bundle_stylesheets(out: Path) -> tuple[int, int]:
+    """One stylesheet per page instead of nine (and a chained ``@import``).
+
+    A phone on a slow network pays a round trip for each render-blocking file;
+    the browser cannot paint before all have arrived. Each page's stylesheets,
+    in their order, become one file named by its content's hash (pages with the
+    same set share it). Returns (pages changed, bundles written)."""
+    written: set[str] = set()
+
+    def edit(pagename: str, html: str) -> str:
+        head_end = html.find("</head>")
+        links = [m for m in _STYLESHEET.finditer(html, 0, head_end)
+                 if not re.match(r"^([a-z]+:|/)", m["href"]) and "_static/" in m["href"]]
+        if len(links) < 2:
+            return html
+        prefix = "../" * pagename.count("/")
+        rels = [posixpath.normpath(posixpath.join(posixpath.dirname(pagename), m["href"])) for m in links]
+        seen: set[str] = set()
+        css = "\n".join(f"/* {rel} */\n" + _css_for_bundle(out, rel, seen) for rel in rels)
+        name = f"dx-{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
+        target = out / BUNDLE_DIR / name
+        if name not in written:
+            if not target.is_file() or target.read_text(encoding="utf-8") != css:
+                target.write_text(css, encoding="utf-8")
+            written.add(name)
+        first = links[0]
+        tag = f'<link rel="stylesheet" href="{prefix}{BUNDLE_DIR}/{name}" />\n'
+        pieces, last = [], 0
+        for m in links:
+            pieces.append(html[last:m.start()])
+            if m is first:
+                pieces.append(tag)
+            last = m.end()
+        pieces.append(html[last:])
+        return "".join(pieces)
+
+    pages = rewrite_html(out, edit)
+    for old in (out / BUNDLE_DIR).glob("dx-*.css"):
+        if old.name not in written:
+            old.unlink()
+    return pages, len(written)
 
 
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context, priority=600)
-    app.connect("build-finished", _slim_icons, priority=500)
+    app.connect("build-finished", _slim_icons, priority=800)  # after the theme rewrites pygments.css (its build-finished, 500)

@@ -57,5 +57,23 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         site_title, context.get("title") or site_title, desc, url, pagename.startswith("chapters/"))
 
 
+def _written(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    app.dx_written_pages = getattr(app, "dx_written_pages", set()) | {pagename}
+
+
+def _complete_sitemap(app: Sphinx, exception) -> None:
+    """sphinx-sitemap lists only the pages written in this build (it collects them
+    as they are written), so an incremental build would publish a sitemap of the
+    few pages that changed. Before it writes the file, queue every other page of
+    the book too, as it would have."""
+    if exception is not None or app.builder.format != "html" or not hasattr(app, "sitemap_links"):
+        return
+    suffix = app.config.html_file_suffix or ".html"
+    for docname in sorted(app.env.found_docs - getattr(app, "dx_written_pages", set())):
+        app.sitemap_links.put((docname + suffix, None))
+
+
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context)
+    app.connect("html-page-context", _written)
+    app.connect("build-finished", _complete_sitemap, priority=450)  # sphinx-sitemap writes at 500
