@@ -255,6 +255,12 @@ def test_chapter_pdf_has_title_and_captions(site, name):
     for caption in captions:
         start = " ".join(words(caption).split()[:8])
         assert start in text, f"caption not in PDF: {start!r}"
+    # The charts themselves are printed (they are lazily loaded images on the site):
+    # each chart's title, drawn in its SVG, is in the PDF's text.
+    titles = re.findall(r'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="([^"]+)">', html)
+    assert titles, f"{name}: no charts found in the page"
+    for title in titles:
+        assert words(title) in text, f"chart not printed: {title!r}"
 
 
 def solution_sentences(name: str) -> list[str]:

@@ -266,6 +266,9 @@ class Printer:
         page.goto(f"{self.base}/{name}.html", wait_until="load")
         page.emulate_media(media="print", color_scheme="light")
         page.add_style_tag(content=PRINT_CSS.read_text(encoding="utf-8"))
+        # Charts are lazily loaded images: a page printed unscrolled would show blanks.
+        page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(i => { i.loading = 'eager'; })")
+        page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30000)
         if block:
             page.evaluate(BLOCK_JS, block)
         if anchors:

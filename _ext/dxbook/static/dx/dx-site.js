@@ -1,7 +1,7 @@
 /* Defection Explained: small site-wide behaviour that must not be inline
  * (the pages' Content-Security-Policy allows no inline event handlers).
  *
- * 1. The print button.
+ * 1. The print button, and chart images loaded before the browser prints.
  * 2. Bootstrap on demand. The theme's Bootstrap script (81 kB) drives only its
  *    dropdown menus (download, launch, repository), tooltips and the
  *    back-to-top button; the build leaves it out of the page (assets.py,
@@ -14,6 +14,11 @@
   document.addEventListener("click", function (event) {
     var target = event.target.closest && event.target.closest("[data-dx-print]");
     if (target) { event.preventDefault(); window.print(); }
+  });
+
+  // Printing from the browser: lazily loaded chart images must be there on paper too.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("img[loading=lazy]").forEach(function (img) { img.loading = "eager"; });
   });
 
   var meta = document.querySelector('meta[name="dx-bootstrap"]');
