@@ -12,6 +12,7 @@ the real extension against a private copy of the data and check that
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -83,6 +84,14 @@ def page_text(book: Path) -> str:
     return (book / "_build" / "html" / "probe.html").read_text(encoding="utf-8")
 
 
+def assert_every_stylesheet_exists(book: Path) -> None:
+    """After any build, incremental ones included, each page's stylesheet is there."""
+    html = book / "_build" / "html"
+    for page in html.glob("*.html"):
+        for href in re.findall(r'<link [^>]*rel="stylesheet"[^>]*href="([^"]+)"', page.read_text(encoding="utf-8")):
+            assert (page.parent / href.split("?")[0]).is_file(), f"{page.name}: {href} missing"
+
+
 def test_editing_a_data_row_rebuilds_the_page(tmp_path):
     book, env = make_book(tmp_path)
     build(book, env)
@@ -94,6 +103,7 @@ def test_editing_a_data_row_rebuilds_the_page(tmp_path):
     log = build(book, env)
     assert "Executing" not in log and "every page is read again" not in log
     assert "first case: Edited Name" in page_text(book)
+    assert_every_stylesheet_exists(book)
 
 
 def test_cold_build_with_an_old_restored_cache_uses_current_data(tmp_path):
@@ -146,4 +156,5 @@ def test_editing_one_chapter_executes_only_that_chapter(tmp_path):
     log = build(book, env)
     assert "probe.md: Executing" in log, log[-2000:]
     assert "other.md: Executing" not in log, "an unedited page was executed again"
+    assert_every_stylesheet_exists(book)
     assert "an edit" in (book / "_build" / "html" / "probe.html").read_text(encoding="utf-8")

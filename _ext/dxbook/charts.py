@@ -101,7 +101,13 @@ class ChartFiles:
     def rewrite(self, pagename: str, html: str) -> str:
         prefix = "../" * pagename.count("/") + CHART_DIR.as_posix() + "/"
 
+        seen = []
+
         def one(m) -> str:
+            # The page's first chart loads with the page (it may be the largest thing on
+            # the first screen); the others, and every dark twin, when scrolled near.
+            lazy = "" if not seen else ' loading="lazy"'
+            seen.append(1)
             svg, dark = m.group("svg"), m.group("dark")
             spec = json.loads(m.group("spec").replace("<\\/", "</"))
             key = hashlib.sha256(m.group(0).encode("utf-8")).hexdigest()[:16]
@@ -130,7 +136,7 @@ class ChartFiles:
                 f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
                 f'<div class="dx-chart-static">'
                 f'<img class="dx-chart-light" src="{prefix}{names["light"]}" alt="{escape(alt, quote=True)}"{size}'
-                f' loading="lazy" decoding="async">'
+                f'{lazy} decoding="async">'
                 f'<img class="dx-chart-dark" src="{prefix}{names["dark"]}" alt="{escape(alt, quote=True)}"{size}'
                 f' loading="lazy" decoding="async">'
                 "</div></div>"
