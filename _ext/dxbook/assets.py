@@ -25,7 +25,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .htmlfiles import rewrite_html
+from .htmlfiles import remove_unlinked, rewrite_html
 
 logger = logging.getLogger(__name__)
 
@@ -291,14 +291,7 @@ def bundle_stylesheets(out: Path) -> tuple[int, int]:
         return "".join(pieces)
 
     pages = rewrite_html(out, edit)
-    # Remove only bundles no page links to: pages an incremental build did not
-    # write again keep linking to the bundle an earlier build made for them.
-    used = set()
-    for page in out.rglob("*.html"):
-        used.update(re.findall(r'_static/(dx-[0-9a-f]{16}\.css)"', page.read_text(encoding="utf-8")))
-    for old in (out / BUNDLE_DIR).glob("dx-*.css"):
-        if old.name not in used:
-            old.unlink()
+    remove_unlinked(out, BUNDLE_DIR, "dx-*.css")  # pages not written again keep theirs
     return pages, len(written)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .htmlfiles import rewrite_html
+from .htmlfiles import remove_unlinked, rewrite_html
 
 logger = logging.getLogger(__name__)
 
@@ -169,15 +169,9 @@ def _finish(app: Sphinx, exception) -> None:
     out = Path(app.outdir)
     files = ChartFiles(out)
     pages = rewrite_html(out, files.rewrite)
-    # Charts no page shows any more (an earlier build's) are removed.
-    used = set()
-    for page in out.rglob("*.html"):
-        used.update(re.findall(r"_static/charts/([\w.-]+)", page.read_text(encoding="utf-8")))
-    stale = [p for p in (out / CHART_DIR).iterdir() if p.name not in used]
-    for path in stale:
-        path.unlink()
+    stale = remove_unlinked(out, CHART_DIR.as_posix())  # charts no page shows any more
     logger.info("[dxbook] charts: %d pages rewritten, %d chart files written, %d stale removed",
-                pages, files.written, len(stale))
+                pages, files.written, stale)
 
 
 def setup(app: Sphinx) -> None:

@@ -27,7 +27,7 @@ from docutils.nodes import make_id
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from .htmlfiles import rewrite_html
+from .htmlfiles import remove_unlinked, rewrite_html
 
 TYPE_NAMES = {"single": "Choose one", "multiple": "Choose all that apply", "true_false": "True or false",
               "numeric": "Give a number", "short": "Answer in a few sentences"}
@@ -293,12 +293,7 @@ def _finish(app: Sphinx, exception) -> None:
         return
     out = Path(app.outdir)
     rewrite_html(out, lambda page, html: move_keys(out, page, html))
-    used = set()
-    for page in out.rglob("*.html"):
-        used.update(re.findall(r'data-dx-keys="[^"]*/([0-9a-f]{16}\.json)"', page.read_text(encoding="utf-8")))
-    for stale in (out / KEY_DIR).glob("*.json") if (out / KEY_DIR).is_dir() else ():
-        if stale.name not in used:
-            stale.unlink()
+    remove_unlinked(out, KEY_DIR, "*.json")
 
 
 def setup(app: Sphinx) -> None:
