@@ -1,9 +1,10 @@
 # Defection Explained: one entry point for building, testing and running the book.
-#   make book    set up .venv if needed, execute the chapters, build _build/html
+#   make book    set up .venv if needed, execute the chapters, build _build/html (replaced only by a
+#                successful build; the full output is in _build/build.log)
 #   make test    set up, build, and run the whole test suite
-#   make serve   serve _build/html on http://127.0.0.1:8000
+#   make serve   serve _build/html (the last good build) on http://127.0.0.1:8000
 #   make lab     open the student notebooks in JupyterLab (127.0.0.1), in lab/ (TEACHER=1: with solutions)
-#   make pdf     print every page, and the whole book, to PDF in _build/pdf
+#   make pdf     print every page, the whole book and every printable sheet to PDF, into the site (_build/html/pdf)
 #   make teacher build the teacher edition (all solutions shown) in _build/teacher
 #   make lock    regenerate requirements.txt from requirements.in
 #   make clean   remove the build and the execution cache
@@ -28,9 +29,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
+# tools/build.py runs `jupyter-book build . -W -n --keep-going` into $(BUILDDIR)/.html.next and
+# replaces $(BUILDDIR)/html only when the build succeeds; a failed build ends with its reasons
+# (file and line) and leaves the last good site as it was. DX_VERBOSE=1 also shows tracebacks.
 book: $(STAMP)
-	$(BIN)/jupyter-book build . --path-output $(OUT) -W -n --keep-going
-	@echo "The site is in $(BUILDDIR)/html: open $(BUILDDIR)/html/index.html or run 'make serve'."
+	$(BIN)/python tools/build.py --out $(OUT)
 
 test: pdf
 	DX_OUT=$(abspath $(OUT)) $(BIN)/python -m pytest -q
@@ -42,8 +45,13 @@ teacher: $(STAMP)
 	DX_TEACHER=1 $(BIN)/jupyter-book build . --path-output $(BUILDDIR)/teacher -W -n --keep-going
 	@echo "The teacher edition (all solutions shown) is in $(BUILDDIR)/teacher/_build/html."
 
+# The PDFs are printed into a scratch folder and moved into the site only when all are made,
+# so a failed run leaves the last good PDFs in place.
 pdf: book
-	$(BIN)/python tools/pdf.py --site $(BUILDDIR)/html --out $(BUILDDIR)/pdf
+	rm -rf $(BUILDDIR)/.pdf.next
+	$(BIN)/python tools/pdf.py --site $(BUILDDIR)/html --out $(BUILDDIR)/.pdf.next
+	rm -rf $(BUILDDIR)/html/pdf.old && { [ ! -d $(BUILDDIR)/html/pdf ] || mv $(BUILDDIR)/html/pdf $(BUILDDIR)/html/pdf.old; }
+	mv $(BUILDDIR)/.pdf.next $(BUILDDIR)/html/pdf && rm -rf $(BUILDDIR)/html/pdf.old
 
 serve:
 	@echo "Serving $(BUILDDIR)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"

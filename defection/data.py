@@ -5,7 +5,9 @@ Data Package). Before any table is handed out, the whole package is validated
 with `frictionless <https://framework.frictionlessdata.io/>`_ (types, required
 cells, vocabularies, patterns, ranges, unique and primary keys, foreign keys),
 plus the few cross-field rules a Table Schema cannot express (see
-``data/README.md``). Every problem is reported at once, each naming the file,
+``data/README.md``), and one safety rule: a text cell must not begin with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return, which a spreadsheet
+would run as a formula (CSV injection; see ``defection/csvsafe.py``). Every problem is reported at once, each naming the file,
 the row, the line and the column::
 
     DataError: data/cases.csv has 2 problems:
@@ -40,6 +42,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvsafe import starts_like_formula
 from .paths import data_dir
 
 __all__ = [
@@ -302,6 +305,7 @@ def _find_problems(directory: Path) -> list[Problem]:
         problems.extend(own)
         if own:
             continue
+        problems.extend(_formula_problems(resource, text, shown))
         texts[resource["name"]] = text
         resources.append(resource)
     if resources:
@@ -340,6 +344,32 @@ def _find_problems(directory: Path) -> list[Problem]:
             if task.valid:
                 problems.extend(_table_rules(task.name, shown, resource, text))
     return problems
+
+
+# --- no spreadsheet formulas in text cells (CSV injection) --------------------
+
+_TEXT_TYPES = ("string", "any")
+
+
+def _formula_problems(resource: dict, text: _Text, shown: str) -> list[Problem]:
+    """A text cell must not begin with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return.
+
+    A spreadsheet opening the file (or any CSV the book writes from it) would run
+    such a cell as a formula. Numeric, date and boolean columns are exempt: their
+    type is checked by the schema, and a number may be negative.
+    """
+    fields = resource["schema"]["fields"]
+    out = []
+    for number in range(2, text.n_records + 1):
+        cells = text.records[number - 1]
+        for field, cell in zip(fields, cells):
+            if field.get("type", "string") in _TEXT_TYPES and starts_like_formula(cell):
+                first = cell.lstrip(" ")[:1]
+                shown_first = {"\t": "a tab", "\r": "a carriage return"}.get(first, repr(first))
+                out.append(Problem(shown, f"{cell[:60]!r} begins with {shown_first}, which a spreadsheet would run "
+                                   "as a formula; reword it to start with a letter or a digit",
+                                   row=number - 1, column=field["name"], line=text.line_of(number)))
+    return out
 
 
 # --- rules a Table Schema cannot express --------------------------------------

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import data
 
-__all__ = ["chapter1", "chapter2", "chapter3", "chapter4", "for_chapter"]
+__all__ = ["chapter1", "chapter2", "chapter3", "chapter4", "for_chapter", "quiz_facts"]
 
 
 def chapter1(cases=None) -> dict:
@@ -46,6 +46,19 @@ def chapter1(cases=None) -> dict:
     per_decade = cases["decade"].value_counts()
     put("ch1_peak_decade", f"{int(per_decade.idxmax())}s")
     put("ch1_n_peak_decade", int(per_decade.max()))
+
+    # Where the cases since 1990 came from: the commonest origins (at least four, more on a tie),
+    # as prose, e.g. "North Korea (11), Russia (7), Cuba (6) and Iran (3)".
+    recent = cases[cases["year"] >= 1990]
+    put("ch1_n_since1990", int(len(recent)))
+    put("ch1_n_sun_since1990", int((recent["origin_country"] == "SUN").sum()))
+    counts = recent["origin_name"].astype(str).value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    cutoff = ranked[min(3, len(ranked) - 1)][1] if ranked else 0
+    top = [f"{name} ({n})" for name, n in ranked if n >= cutoff]
+    put("ch1_top_origins_since1990",
+        str(", ".join(top[:-1]) + " and " + top[-1] if len(top) > 1 else (top[0] if top else "none")))
+    put("ch1_n_top_origins_since1990", int(sum(n for _, n in ranked if n >= cutoff)))
 
     roles = cases["role"]
     methods = cases["method"]
@@ -286,6 +299,56 @@ def chapter4(cases=None, years=None, renunciations=None, rules=None) -> dict:
 
 
 def for_chapter(docname: str) -> dict:
-    """The facts of a chapter by its docname, e.g. ``chapters/01-how-defection-works``."""
+    """The facts of a chapter by its docname, e.g. ``chapters/01-how-defection-works``.
+
+    Includes the chapter's quiz-only numbers (``quiz_facts``), which the chapter does not print.
+    """
     number = int(docname.rsplit("/", 1)[-1][:2])
-    return {1: chapter1, 2: chapter2, 3: chapter3, 4: chapter4}[number]()
+    out = {1: chapter1, 2: chapter2, 3: chapter3, 4: chapter4}[number]()
+    out.update(quiz_facts(number))
+    return out
+
+
+def quiz_facts(number: int) -> dict:
+    """Numbers the question bank asks students to *compute* (chapter ``number``), by key.
+
+    The chapters do not print these: each is worked out from figures or tables the chapter
+    does print, so a numeric question cannot be answered by copying a number from the page.
+    """
+    cases = data.cases()
+    out: dict = {}
+    put = out.__setitem__
+    role, method, outcome = cases["role"], cases["method"], cases["outcome"]
+    kept = outcome == "asylum_granted"
+
+    if number == 1:
+        put("ch1_pct_named_route", round(100 * float((method != "other").mean()), 1))
+        stage = role.isin(["athlete", "performer"])
+        abroad = stage & method.isin(["stayed_behind", "went_to_host_officials"])
+        put("ch1_pct_stage_abroad", round(100 * int(abroad.sum()) / int(stage.sum()), 1))
+    elif number == 2:
+        border = method == "crossed_land_border"
+        put("ch2_pct_border_kept", round(100 * int((border & kept).sum()) / int(border.sum()), 1))
+        # The 1967 Protocol entered into force in October 1967 (chapter 2).
+        put("ch2_n_not_kept_from_1968", int((~kept & (cases["year"] >= 1968)).sum()))
+    elif number == 3:
+        violent_kinds = ["assassinated", "attempted_assassination", "kidnapped"]
+        acted = cases[cases["retaliation"] != "none_known"]
+        violent = acted[acted["retaliation"].isin(violent_kinds)]
+        put("ch3_pct_violent_of_acted", round(100 * len(violent) / len(acted), 1))
+        dated = violent[violent["retaliation_year"].notna()]
+        gap = (dated["retaliation_year"] - dated["year"]).astype("int64")
+        put("ch3_pct_violent_within_1", round(100 * int((gap <= 1).sum()) / len(dated), 1))
+    elif number == 4:
+        rules = data.us_rules()
+        excl = rules[rules["rule"] == "exit_tax_exclusion_amount"].sort_values("effective_date")
+        quiz_gain = 1_200_000  # a made-up holding for the worked question, not data
+        put("ch4_quiz_gain", quiz_gain)
+        put("ch4_quiz_taxed", quiz_gain - int(excl.iloc[-1]["value_usd"]))
+        yr = (data.renunciations_by_year().astype({"year": "int64", "names_listed": "int64"})
+              .set_index("year")["names_listed"])
+        quarterly = (data.renunciations().dropna(subset=["quarter"])
+                     .astype({"year": "int64", "quarter": "int64", "names_listed": "int64"})
+                     .set_index(["year", "quarter"])["names_listed"])
+        put("ch4_pct_2020_in_q1", round(100 * int(quarterly[(2020, 1)]) / int(yr[2020]), 1))
+    return out

@@ -14,7 +14,7 @@ from tools.sitekit import (CHROMIUM, CHROMIUM_ARGS, chapter_docnames, find_chrom
 
 #: The site under test: `make test OUT=dir` tests dir/_build/html (DX_SITE overrides).
 SITE = Path(os.environ.get("DX_SITE") or Path(os.environ.get("DX_OUT", ROOT)) / "_build" / "html")
-PDF_DIR = SITE.parent / "pdf"
+PDF_DIR = SITE / "pdf"  # make pdf prints into the site, which serves the PDFs
 
 
 #: An init script that records Content-Security-Policy violations in window.__dxViolations.

@@ -194,3 +194,49 @@ def test_booleans_follow_the_schema_not_yes_no(datadir):
     with path.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
     expect(datadir, "countries", rf"row 1 \(line 2\), column '{rows[0][column]}': 'yes' is not true or false")
+
+
+# --- no spreadsheet formulas in text cells (CSV injection, issue 27) ---------------------
+
+FORMULAS = ['=HYPERLINK("http://example.invalid","x")', "+1+1", "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0",
+            "\t=1+1", "\r=1+1", "  =1+1"]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_formula_in_a_text_cell_is_refused_with_file_row_and_column(datadir, value):
+    edit_cell(datadir / "cases.csv", 4, "note", value)
+    err = expect(datadir, "cases", r"cases\.csv, row 4 \(line 5\), column 'note': .* begins with .*"
+                                   r"which a spreadsheet would run as a formula")
+    assert (err.row, err.column) == (4, "note")
+
+
+def test_formula_is_refused_in_every_text_column_and_table(datadir):
+    edit_cell(datadir / "cases.csv", 2, "name", "=1+1")
+    edit_cell(datadir / "countries.csv", 1, "name", "@x")
+    edit_cell(datadir / "events.csv", 1, "title", "-x")
+    with pytest.raises(DataError) as info:
+        data.validate(datadir)
+    where = {(p.path.rsplit("/", 1)[-1], p.column) for p in info.value.problems if "formula" in p.message}
+    assert {("cases.csv", "name"), ("countries.csv", "name"), ("events.csv", "title")} <= where
+
+
+def test_a_negative_number_in_a_numeric_column_is_not_called_a_formula(datadir):
+    edit_cell(datadir / "us_rules.csv", 1, "value_usd", "-5")
+    err = expect(datadir, "us_rules", r"column 'value_usd': '-5' is below the minimum 0")
+    assert not any("formula" in p.message for p in err.problems)
+
+
+def test_text_that_merely_contains_formula_characters_is_accepted(datadir):
+    edit_cell(datadir / "cases.csv", 4, "note", "Sources differ: 1+1 = 2 - said @someone")
+    data.load("cases", directory=datadir)
+
+
+def test_no_current_data_cell_looks_like_a_formula():
+    from defection.csvsafe import starts_like_formula
+
+    for resource in data._package(str(data.data_dir()))["resources"]:
+        text_columns = {f["name"] for f in resource["schema"]["fields"] if f.get("type", "string") == "string"}
+        with (data.data_dir() / resource["path"]).open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                for column in text_columns:
+                    assert not starts_like_formula(row[column]), (resource["path"], column, row[column])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PDF_DIR, ROOT, chapter_docnames, pdf_name, toc_docnames
+from conftest import PDF_DIR, ROOT, SITE, chapter_docnames, pdf_name, toc_docnames
 from tools.pdf import book_facts
 
 pytestmark = pytest.mark.build
@@ -61,7 +61,7 @@ def outline_tree(path: Path) -> list[tuple[str, int, list]]:
 @functools.lru_cache(maxsize=None)
 def headings(name: str) -> tuple[str, tuple[str, ...]]:
     """A page's title (h1, with its chapter number) and its sections (h2), from the built HTML."""
-    html = (PDF_DIR.parent / "html" / f"{name}.html").read_text(encoding="utf-8")
+    html = (SITE / f"{name}.html").read_text(encoding="utf-8")
     found = [(level, " ".join(unescape(re.sub(r"<[^>]+>", "", text)).split()))
              for level, text in re.findall(r'<h([12])>((?:(?!</h\d>).)*?)<a class="headerlink"', html, re.S)]
     assert found and found[0][0] == "1", f"{name}: no h1"

@@ -248,8 +248,30 @@ def fix_outline_titles(path: Path, headings: list[str]) -> None:
         return
     for item, text in zip(items, headings):
         item[NameObject("/Title")] = TextStringObject(text)
+    stamp_dates(writer)
+
     with path.open("wb") as fh:
         writer.write(fh)
+
+
+def stamp_dates(writer) -> None:
+    """The same dates in every build of the same commit: /CreationDate and /ModDate from
+    SOURCE_DATE_EPOCH (the reproducible-builds convention), else the last commit's time,
+    instead of the moment Chromium printed."""
+    import datetime
+    import os
+    import subprocess
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        try:
+            epoch = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True,
+                                   text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            epoch = "315532800"  # 1980-01-01, as the book's zips
+    when = datetime.datetime.fromtimestamp(int(epoch or 315532800), datetime.timezone.utc)
+    stamp = when.strftime("D:%Y%m%d%H%M%SZ")
+    writer.add_metadata({"/CreationDate": stamp, "/ModDate": stamp})
 
 
 # --- printing ----------------------------------------------------------------------------
@@ -572,6 +594,8 @@ def join_book(front: Path, parts: list[Part], entries: list[Entry], facts: Facts
         running += [running_title(facts, part.title if part else "")] * (end - start)
     stamp_page_numbers(writer, running)
     writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+    stamp_dates(writer)
+
     with book.open("wb") as fh:
         writer.write(fh)
 
@@ -583,6 +607,8 @@ def finish_page_pdf(path: Path, running: str, base: str, facts: Facts) -> None:
     writer = PdfWriter(clone_from=PdfReader(str(path)))
     publish_local_links(writer, base, facts.url)
     stamp_page_numbers(writer, [running] * len(writer.pages))
+    stamp_dates(writer)
+
     with path.open("wb") as fh:
         writer.write(fh)
 
@@ -599,10 +625,15 @@ def title_block(facts: Facts, name: str) -> list:
              [address, address]]
 
 
+#: The build's printable sheets (worksheets, keys, tasks, cards, vocabulary), one PDF each.
+SHEETS = ("worksheets", "answers", "keys", "tasks", "cards", "vocabulary")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--site", default=str(ROOT / "_build" / "html"))
-    parser.add_argument("--out", default=str(ROOT / "_build" / "pdf"))
+    # Into the site, so the published site serves every PDF the teacher pages link to.
+    parser.add_argument("--out", default=str(ROOT / "_build" / "html" / "pdf"))
     parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     site, out = Path(args.site), Path(args.out)
@@ -645,13 +676,15 @@ def main() -> int:
             print(f"wrote {shown(target)}")
 
         # Worksheets and answer keys (made from questions/ by the build), one PDF each.
-        sheets = sorted(str(p.relative_to(site).with_suffix("")) for folder in ("worksheets", "answers")
+        sheets = sorted(str(p.relative_to(site).with_suffix("")) for folder in SHEETS
                         for p in (site / folder).glob("*.html"))
         for name in sheets:
             target = printer.doc(name, out / pdf_name(name), footer=True)
             from pypdf import PdfReader, PdfWriter
             writer = PdfWriter(clone_from=PdfReader(str(target)))
             publish_local_links(writer, base, facts.url)
+            stamp_dates(writer)
+
             with target.open("wb") as fh:
                 writer.write(fh)
             print(f"wrote {shown(target)}")

@@ -17,7 +17,12 @@
 ``publish``   data files, CITATION.cff and the package wheel served by the site
 ``questions`` the question bank: validation and the page's "Check your
               understanding" (``{dx-quiz}``, ``dx-quiz.js``)
-``worksheets`` worksheets, answer keys and LMS exports (``lms``) per chapter
+``worksheets`` worksheets, answer keys and LMS exports (``lms``, ``cartridge``)
+              per chapter
+``teaching``  the teacher's printed kit (keys, tasks, cards, vocabulary) from
+              ``teaching/*.yml``; chapters' exercises and solutions from the doctree
+``readability`` the teacher guide's words, reading time and reading level,
+              computed from the chapters when the guide is read
 ``mystconv``  MyST to plain Jupyter Markdown, for the notebooks
 ``casebrowser`` the data page's case browser script (``dx-cases.js``), on
               that page only
@@ -32,7 +37,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, questions, security, worksheets
-from . import casebrowser, history
+from . import cartridge, casebrowser, history, readability, teaching  # noqa: F401 (cartridge: used by worksheets)
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,6 +56,8 @@ def setup(app: Sphinx):
     worksheets.setup(app)
     casebrowser.setup(app)
     history.setup(app)
+    readability.setup(app)
+    teaching.setup(app)
     security.setup(app)  # last: it hashes the final HTML
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))

@@ -55,11 +55,17 @@ def datasets(vega: dict) -> list[tuple[str, list[dict]]]:
 
 
 def to_csv(rows: list[dict]) -> str:
+    """The chart's data as CSV; a text cell that a spreadsheet would run as a formula
+    (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets a leading ``'`` (CSV injection)."""
+    from defection.csvsafe import line_terminator, neutralise
+
     columns = list(dict.fromkeys(k for row in rows for k in row))
+    safe = [{neutralise(str(k)): neutralise(v) for k, v in row.items()} for row in rows]
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=[neutralise(str(c)) for c in columns],
+                            lineterminator=line_terminator(v for row in safe for v in [*row, *row.values()]))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(safe)
     return out.getvalue()
 
 

@@ -55,6 +55,14 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     url = (app.config.html_baseurl or "") + pagename + ".html"
     context["metatags"] = context.get("metatags", "") + tags(
         site_title, context.get("title") or site_title, desc, url, pagename.startswith("chapters/"))
+    if pagename.startswith(TEACHER_PAGES):
+        # Public, as everything on a static site is (the teacher guide says so), but not
+        # offered to students by search engines.
+        context["metatags"] += '<meta name="robots" content="noindex" />\n'
+
+
+#: Pages for teachers: not listed by search engines (the printed keys carry the same tag).
+TEACHER_PAGES = ("chapters/teachers/",)
 
 
 def _written(app: Sphinx, pagename, templatename, context, doctree) -> None:

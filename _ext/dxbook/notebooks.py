@@ -16,6 +16,7 @@ the book's one public-URL setting (``html.baseurl`` in ``_config.yml``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -240,6 +241,7 @@ def build_notebooks(app: Sphinx, docname: str, executed, glue: dict):
 
     out = []
     for edition, cells in editions.items():
+        content_ids(cells)
         nb = nbformat.v4.new_notebook(cells=cells)
         nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
         nb.metadata["language_info"] = {"name": "python"}
@@ -247,6 +249,17 @@ def build_notebooks(app: Sphinx, docname: str, executed, glue: dict):
         nbformat.validate(nb)
         out.append(nb)
     return tuple(out)
+
+
+def content_ids(cells) -> None:
+    """Give every cell an id derived from its type and source (nbformat draws random ones),
+    so the same chapter always gives the same notebook bytes. A repeated cell gets
+    ``-2``, ``-3``, ... after the id of its first occurrence."""
+    seen: dict[str, int] = {}
+    for cell in cells:
+        base = hashlib.sha256(f"{cell.cell_type}\0{cell.source}".encode("utf-8")).hexdigest()[:12]
+        seen[base] = seen.get(base, 0) + 1
+        cell["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
 def _emit(piece: Piece, add, figures: dict, glue: dict, nbformat, in_solution: bool) -> None:

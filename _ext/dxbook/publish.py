@@ -1,9 +1,26 @@
 """Files the site serves besides its pages: the dataset, CITATION.cff and the
 book's own package as a wheel (``downloads/``), which carries the data, so a
-downloaded notebook can install everything it needs from the book itself."""
+downloaded notebook can install everything it needs from the book itself.
+
+Spreadsheet formulas never reach a served CSV (CSV injection, see SECURITY.md):
+
+* before anything is read or executed, ``data/`` is validated
+  (``defection.data.validate``); a bad cell, including a text cell beginning
+  with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return, ends the build
+  with one message naming file, row and column;
+* defence in depth: the data copied into the site and into the wheel goes
+  through ``defection.csvsafe``, and at build end every ``*.csv`` in the site
+  (``data/``, ``_downloads/``, the charts' data in ``_static/charts/``) is
+  checked again and any formula-like cell gets a leading ``'``. Clean files
+  are left byte for byte as they are.
+
+The wheel is reproducible: its files carry a fixed time stamp
+(``SOURCE_DATE_EPOCH`` if set, else 1980-01-01).
+"""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +29,56 @@ import tomllib
 from pathlib import Path
 
 from sphinx.application import Sphinx
+from sphinx.errors import SphinxError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
+
+#: The time stamp of every file in the wheel when SOURCE_DATE_EPOCH is not set
+#: (1980-01-01 00:00 UTC, the earliest a zip file can record).
+DEFAULT_EPOCH = 315532800
+
+
+class DataInputError(SphinxError):
+    """``data/`` does not validate; the message names file, row and column."""
+
+    category = "Data error"
+
+
+def source_date_epoch() -> int:
+    """SOURCE_DATE_EPOCH (https://reproducible-builds.org/specs/source-date-epoch/), or 1980-01-01."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else DEFAULT_EPOCH
+
+
+def copy_data_file(source: Path, target: Path) -> None:
+    """Copy one data file; a CSV is written through the formula neutraliser."""
+    from defection.csvsafe import neutralise_csv_bytes
+
+    if source.suffix == ".csv":
+        target.write_bytes(neutralise_csv_bytes(source.read_bytes()))
+    else:
+        shutil.copyfile(source, target)
+
+
+def neutralise_site_csv(outdir: Path) -> int:
+    """Give every formula-like cell of every CSV under ``outdir`` a leading ``'``; the count of files changed."""
+    from defection.csvsafe import neutralise_csv_bytes
+
+    changed = 0
+    for path in sorted(Path(outdir).rglob("*.csv")):
+        raw = path.read_bytes()
+        try:
+            safe = neutralise_csv_bytes(raw)
+        except UnicodeDecodeError:
+            logger.error("[dxbook] %s is not UTF-8 text; it is not published", path.relative_to(outdir))
+            path.unlink()
+            continue
+        if safe != raw:
+            path.write_bytes(safe)
+            changed += 1
+    return changed
+
 
 def package_root() -> Path:
     """The project the ``defection`` package is developed in (it holds pyproject.toml)."""
@@ -36,7 +100,7 @@ def build_wheel(root: Path, data: Path, target_dir: Path) -> Path:
     """Build the package wheel in a scratch copy (the checkout gets no build/ or egg-info)."""
     from .cache import digest
 
-    key = digest([root / "pyproject.toml", root / "defection", data])[:16]
+    key = f"{digest([root / 'pyproject.toml', root / 'defection', data])[:16]}-{source_date_epoch()}"
     cached = root / "_build" / ".dx-wheel" / key / wheel_name(root)
     if not cached.is_file():
         with tempfile.TemporaryDirectory() as tmp:
@@ -45,11 +109,14 @@ def build_wheel(root: Path, data: Path, target_dir: Path) -> Path:
                 if (root / name).is_file():
                     shutil.copy2(root / name, work / name)
             shutil.copytree(root / "defection", work / "defection", ignore=shutil.ignore_patterns("__pycache__"))
-            shutil.copytree(data, work / "data", ignore=shutil.ignore_patterns("audit", "*.md"))
-            shutil.copy2(data / "README.md", work / "data" / "README.md")
+            (work / "data").mkdir()
+            for path in sorted(data.iterdir()):
+                if path.is_file() and (path.suffix in (".csv", ".json") or path.name == "README.md"):
+                    copy_data_file(path, work / "data" / path.name)
+            env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())}
             result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                                      "--no-build-isolation", "-w", str(work / "dist"), str(work)],
-                                    capture_output=True, text=True)
+                                    capture_output=True, text=True, env=env)
             if result.returncode != 0:
                 raise RuntimeError("[dxbook] building the package wheel failed:\n" + result.stderr[-2000:])
             cached.parent.mkdir(parents=True, exist_ok=True)
@@ -72,12 +139,34 @@ def _publish(app: Sphinx, exception) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in sorted(data_dir().iterdir()):
         if path.suffix in (".csv", ".json") or path.name in ("README.md", "AUDIT.md"):
-            shutil.copyfile(path, target / path.name)
+            copy_data_file(path, target / path.name)
     wheel = build_wheel(package_root(), data_dir(), out / "downloads")
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     (out / "downloads" / (wheel.name + ".sha256")).write_text(f"{digest}  {wheel.name}\n")
     logger.info("[dxbook] package wheel: downloads/%s", wheel.name)
 
 
+def _validate_data(app: Sphinx) -> None:
+    """Stop before any chapter runs if ``data/`` does not validate, with the problems and no traceback."""
+    from defection.data import DataError, validate
+
+    try:
+        validate()
+    except DataError as exc:
+        raise DataInputError(str(exc)) from None
+
+
+def _neutralise(app: Sphinx, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    changed = neutralise_site_csv(Path(app.outdir))
+    if changed:
+        logger.warning("[dxbook] %d CSV file(s) had cells a spreadsheet would run as formulas; "
+                       "they were written with a leading ' (see SECURITY.md)", changed)
+
+
 def setup(app: Sphinx) -> None:
+    app.connect("builder-inited", _validate_data)
     app.connect("build-finished", _publish, priority=400)
+    # After the charts (300) and the data copies (400) are written: every CSV in the site.
+    app.connect("build-finished", _neutralise, priority=450)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import re
 from dataclasses import dataclass
 from html import escape
@@ -42,6 +43,8 @@ class Chapter:
     path: Path
     docname: str
     questions: list[dict]
+    title: str = ""  # the chapter's title and absolute URL, set by ``link_sections``
+    url: str = ""
 
 
 def bank_dir(root: Path) -> Path:
@@ -71,7 +74,9 @@ def _locate(path: Path, text: str, keys: list) -> str:
     return f"{path}, line {mark.line + 1}, column {mark.column + 1}"
 
 
-def load_chapter(path: Path, schema: dict) -> Chapter:
+def load_yaml(path: Path, schema: dict, error=ValueError) -> tuple[dict, str]:
+    """A YAML file parsed and validated against ``schema`` (and its text, for ``_locate``);
+    every problem raises ``error`` naming file, line and column."""
     import jsonschema
     import yaml
 
@@ -80,10 +85,15 @@ def load_chapter(path: Path, schema: dict) -> Chapter:
         raw = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise BankError(f"{path}, line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
+        raise error(f"{path}, line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
-        raise BankError("\n".join(f"{_locate(path, text, list(e.path))}: {e.message}" for e in errors[:20]))
+        raise error("\n".join(f"{_locate(path, text, list(e.path))}: {e.message}" for e in errors[:20]))
+    return raw, text
+
+
+def load_chapter(path: Path, schema: dict) -> Chapter:
+    raw, text = load_yaml(path, schema, BankError)
     seen = set()
     for i, q in enumerate(raw["questions"]):
         where = _locate(path, text, ["questions", i])
@@ -95,7 +105,60 @@ def load_chapter(path: Path, schema: dict) -> Chapter:
             raise BankError(f"{where}: a single-choice question needs exactly one correct option ({len(right)})")
         if q["type"] == "multiple" and (len(right) < 2 or len(right) == len(q["options"])):
             raise BankError(f"{where}: a multiple-choice question needs two or more correct options and a wrong one")
+        for keys, value in _feedback_texts(q):
+            if VERDICT.match(value):
+                raise BankError(f"{_locate(path, text, ['questions', i, *keys])}: feedback starts with a verdict "
+                                f"word ({value.split()[0]!r}); start with the reason, the renderer adds the verdict")
+    arrange_options(raw["chapter"], raw["questions"])
     return Chapter(path, raw["chapter"], raw["questions"])
+
+
+#: Feedback may not open with a verdict: the page, the key and each LMS add one, once.
+VERDICT = re.compile(r"(?i)^\W*(?:(?:right|correct|incorrect|wrong|not quite|exactly|yes|no|true|false)"
+                     r"\s*[.,:;!\u2014-]|(?:partly|partially|half)\s+(?:right|correct))")
+
+
+def _feedback_texts(q: dict):
+    for i, option in enumerate(q.get("options", [])):
+        yield ["options", i, "feedback"], option["feedback"]
+    for key in ("feedback", "feedback_true", "feedback_false"):
+        if key in q:
+            yield [key], q[key]
+
+
+def _rng(*parts: str) -> random.Random:
+    return random.Random(int(hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:16], 16))
+
+
+def arrange_options(docname: str, questions: list[dict]) -> None:
+    """Put every question's options in a seeded order that carries no signal (in place).
+
+    Authors write options in any order. A multiple-choice question gets a permutation
+    seeded by its id. For single-choice questions, the right option's position is dealt
+    from a seeded deck of positions (refilled when empty), so across a chapter the key
+    is spread evenly over a, b, c, d rather than left to chance; the wrong options are
+    shuffled around it. The order depends only on the bank, so the page, the worksheet,
+    the answer key and every LMS export show the same order. ``fixed_order: true`` keeps
+    the written order (a scale, a sequence)."""
+    deck: list[int] = []
+    deal = _rng(docname, "positions")
+    for q in questions:
+        if q["type"] not in ("single", "multiple") or q.get("fixed_order"):
+            continue
+        options, rng = list(q["options"]), _rng(q["id"])
+        if q["type"] == "multiple":
+            rng.shuffle(options)
+        else:
+            n = len(options)
+            if not any(p < n for p in deck):
+                deck += deal.sample(range(6), 6)
+            target = next(p for p in deck if p < n)
+            deck.remove(target)
+            right = next(o for o in options if o["correct"])
+            wrong = [o for o in options if not o["correct"]]
+            rng.shuffle(wrong)
+            options = wrong[:target] + [right] + wrong[target:]
+        q["options"] = options
 
 
 def _schema(root: Path) -> dict:
@@ -108,6 +171,7 @@ def _with_answers(chapter: Chapter) -> Chapter:
 
     numbers = facts.for_chapter(chapter.docname)
     for q in chapter.questions:
+        _fill_facts(chapter, q, numbers)
         if q["type"] == "numeric":
             if q["fact"] not in numbers:
                 raise BankError(f"{chapter.path}: {q['id']} asks for {q['fact']}, which defection.facts "
@@ -119,10 +183,40 @@ def _with_answers(chapter: Chapter) -> Chapter:
     return chapter
 
 
+FACT = re.compile(r"\{fact:([a-z0-9_]+)\}")
+
+
+def _fill_facts(chapter: Chapter, q: dict, numbers: dict) -> None:
+    """Replace every ``{fact:NAME}`` in the question's texts by the number defection.facts computes."""
+    def fill(text: str) -> str:
+        def one(m):
+            if m.group(1) not in numbers:
+                raise BankError(f"{chapter.path}: {q['id']} quotes {{fact:{m.group(1)}}}, which defection.facts "
+                                f"does not compute for {chapter.docname}")
+            value = numbers[m.group(1)]
+            return format_number(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                else str(value)
+        return FACT.sub(one, text)
+
+    for key in ("prompt", "feedback", "feedback_true", "feedback_false", "model_answer"):
+        if key in q:
+            q[key] = fill(q[key])
+    for option in q.get("options", []):
+        option["text"], option["feedback"] = fill(option["text"]), fill(option["feedback"])
+
+
 def load_bank(root: Path) -> list[Chapter]:
-    """Every chapter's questions, validated, with numeric answers computed from data/."""
+    """Every chapter's questions, validated, with numeric answers computed from data/;
+    a question id used in two files is an error too."""
     schema = _schema(root)
-    return [_with_answers(load_chapter(p, schema)) for p in sorted(bank_dir(root).glob("*.yml"))]
+    chapters = [_with_answers(load_chapter(p, schema)) for p in sorted(bank_dir(root).glob("*.yml"))]
+    first: dict[str, Path] = {}
+    for chapter in chapters:
+        for q in chapter.questions:
+            if q["id"] in first:
+                raise BankError(f"{chapter.path}: question id {q['id']} is already used in {first[q['id']]}")
+            first[q["id"]] = chapter.path
+    return chapters
 
 
 def chapter_for(root: Path, docname: str) -> Chapter | None:
@@ -134,6 +228,26 @@ def chapter_for(root: Path, docname: str) -> Chapter | None:
     if chapter.docname != docname:
         raise BankError(f"{path}: says it is for {chapter.docname}, but its name is that of {docname}")
     return _with_answers(chapter)
+
+
+def link_sections(root: Path, chapter: Chapter, title: str, baseurl: str) -> Chapter:
+    """Give the chapter and each question the title and absolute URL of the section that
+    answers it (``html.baseurl`` is the book's one public address), for keys and exports:
+    a question imported into an LMS still says where the book explains it."""
+    titles = _section_titles(Path(root) / f"{chapter.docname}.md")
+    chapter.title = title
+    chapter.url = f"{(baseurl or '').rstrip('/')}/{chapter.docname}.html"
+    for q in chapter.questions:
+        if q["section"] not in titles:
+            raise BankError(f"{chapter.path}: {q['id']}: no heading or label {q['section']!r} in {chapter.docname}")
+        q["section_title"] = plain(titles[q["section"]])
+        q["section_url"] = f"{chapter.url}#{q['section']}"
+    return chapter
+
+
+def where_explained(q: dict) -> str:
+    """'Where the book explains this' in words, with the absolute address (plain text)."""
+    return f"Where the book explains this: \"{q['section_title']}\", {q['section_url']}"
 
 
 def options_of(q: dict) -> list[dict]:
@@ -243,16 +357,21 @@ class QuizDirective(SphinxDirective):
 
 def _section_titles(source: Path) -> dict[str, str]:
     """Heading ids and MyST labels of a chapter, mapped to the heading text."""
-    titles, label = {}, None
+    titles, label, heading = {}, None, ""
     for line in source.read_text(encoding="utf-8").splitlines():
         m = re.match(r"^\(([\w-]+)\)=\s*$", line)
         if m:
             label = m.group(1)
             continue
+        m = re.match(r"^:(?:name|label):\s*([\w-]+)\s*$", line)
+        if m and heading:  # a named figure, table or exercise: titled by the section it is in
+            titles.setdefault(m.group(1), heading)
+            continue
         m = re.match(r"^#{1,4} (.+)$", line)
         if m:
             text = re.sub(r"\{[a-z:]+\}`([^`<]*)(?:<[^>]*>)?`", r"\1", m.group(1)).strip()
             titles[make_id(text)] = text  # the id docutils, and so Sphinx, gives the heading
+            heading = text
             if label:
                 titles[label] = text
         label = None if not m and line.strip() else label

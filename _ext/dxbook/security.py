@@ -1,22 +1,38 @@
 """A strict Content-Security-Policy on every page.
 
-The policy allows scripts from the site itself and, by SHA-256 hash, the few
-small inline scripts that the theme and sphinx-togglebutton write (their
-configuration, the theme-mode switch). Nothing else runs: no inline event
-handlers, no ``eval`` (the live charts use Vega's CSP-safe expression
-interpreter), no other host. Styles are 'self' plus inline style attributes,
-which the theme and the chart SVGs use and which cannot run code.
+The policy allows scripts from the site itself and, by SHA-256 hash, only the
+book's own small inline scripts: nothing else runs, no inline event handlers,
+no ``eval`` (the live charts use Vega's CSP-safe expression interpreter), no
+other host. Styles are 'self' plus inline style attributes, which the theme and
+the chart SVGs use and which cannot run code.
 
-At build end (see ``htmlfiles``) every page also loses the dead Thebe
-configuration that sphinx-thebe writes even with Thebe off, its one inline
-``onclick`` (the print button, now wired by ``dx-site.js``), and gains
-``rel="noopener noreferrer"`` on links that open a new window.
+Which inline scripts are "the book's own" is decided from their sources, never
+from the finished page (an injected inline script must not be hashed):
+
+* while a page is rendered (``html-page-context``), the known scripts are the
+  bodies registered with ``add_js_file(None, body=...)`` (the theme's page name
+  and options, sphinx-togglebutton's settings) and the inline ``<script>``
+  blocks of the templates (the theme-mode switch in ``templates/layout.html``,
+  the search page's focus script), rendered with that page's context; their
+  hashes go into the page's ``<head>`` as its policy;
+* at build end (see ``htmlfiles``) each page's policy keeps only the hashes of
+  scripts that are both known and still present, so a script added to a page by
+  anything else (data, a notebook output, an edit of the written file) gets no
+  hash and does not run.
+
+At build end every page also loses the dead Thebe configuration that
+sphinx-thebe writes even with Thebe off, its one inline ``onclick`` (the print
+button, now wired by ``dx-site.js``), and gains ``rel="noopener noreferrer"``
+on links that open a new window. The site's root ``index.html`` (a bare
+redirect written by sphinx-external-toc) becomes a small page with a title, a
+description and the policy.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import re
+from html import escape, unescape
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -29,12 +45,14 @@ logger = logging.getLogger(__name__)
 #: Script types a browser does not execute (data blocks); CSP ignores them.
 DATA_TYPES = ("application/json", "application/ld+json", "text/x-thebe-config")
 
-POLICY = ("default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+POLICY = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; media-src 'self'; "
           "object-src 'none'; frame-src 'none'; worker-src 'self'; base-uri 'self'; form-action 'self'")
 
 _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script>", re.S)
 _CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
+_CSP_META_CONTENT = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"')
+_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
 _THEBE = re.compile(r'\s*<script type="text/x-thebe-config">.*?</script>|\s*<script>kernelName = [^<]*</script>', re.S)
 _BLANK = re.compile(r"<a\s(?P<attrs>[^>]*\btarget=\"_blank\"[^>]*)>")
 
@@ -46,18 +64,84 @@ def _is_executable(attrs: str) -> bool:
     return not (kind and kind.group(1) in DATA_TYPES)
 
 
+def script_hash(body: str) -> str:
+    """The CSP source expression that allows an inline script with exactly this body."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode() + "'"
+
+
 def inline_script_hashes(html: str) -> list[str]:
     """CSP source expressions for every executable inline script, in page order."""
-    found = []
-    for m in _INLINE_SCRIPT.finditer(html):
-        if _is_executable(m.group("attrs")):
-            value = base64.b64encode(hashlib.sha256(m.group("body").encode("utf-8")).digest()).decode()
-            found.append(f"'sha256-{value}'")
+    found = [script_hash(m.group("body")) for m in _INLINE_SCRIPT.finditer(html) if _is_executable(m.group("attrs"))]
     return list(dict.fromkeys(found))
 
 
+def policy_with(hashes) -> str:
+    return POLICY.format(hashes="".join(" " + h for h in hashes))
+
+
+def known_hashes(html: str) -> set[str]:
+    """The hashes the page's own ``<head>`` policy allows (written from the known sources
+    when the page was rendered). Only ``<head>`` is read: page content cannot add to it."""
+    end = html.find("</head>")
+    m = _CSP_META_CONTENT.search(html[: end if end >= 0 else 0])
+    return set(_HASH.findall(m.group(1))) if m else set()
+
+
 def policy_for(html: str) -> str:
-    return POLICY.format(hashes=" ".join(inline_script_hashes(html))).replace("  ", " ")
+    """The policy for a finished page: the known scripts that it still contains."""
+    allowed = known_hashes(html)
+    return policy_with(h for h in inline_script_hashes(html) if h in allowed)
+
+
+# --- the known inline scripts, from their sources ------------------------------
+
+
+def template_scripts(pathchain) -> list[str]:
+    """The bodies of the inline, executable ``<script>`` blocks in the templates (Jinja source)."""
+    bodies = []
+    for folder in map(Path, dict.fromkeys(pathchain)):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.html")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for m in _INLINE_SCRIPT.finditer(text):
+                if _is_executable(m.group("attrs")) and m.group("body").strip():
+                    bodies.append(m.group("body"))
+    return list(dict.fromkeys(bodies))
+
+
+def _render(app: Sphinx, source: str, context: dict) -> str | None:
+    try:
+        out = app.builder.templates.render_string(source, context)
+    except Exception:  # a snippet that needs another template's macros: not on this page
+        return None
+    if source.endswith("\n") and not out.endswith("\n"):  # Jinja drops one trailing newline
+        out += "\n"
+    return out
+
+
+def page_known_hashes(app: Sphinx, context: dict) -> list[str]:
+    """Hashes of the inline scripts this page may contain: registered script bodies and
+    the templates' inline scripts rendered with the page's context."""
+    bodies = [js.attributes["body"] for js in context.get("script_files", [])
+              if getattr(js, "attributes", None) and js.attributes.get("body") and not getattr(js, "filename", "")]
+    if not hasattr(app, "_dx_template_scripts"):
+        app._dx_template_scripts = template_scripts(getattr(app.builder.templates, "pathchain", []))
+    for source in app._dx_template_scripts:
+        if "{" in source:
+            rendered = _render(app, source, context)
+            if rendered is not None:
+                bodies.append(rendered)
+        else:
+            bodies.append(source)
+    return sorted({script_hash(b) for b in bodies})
+
+
+def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    if app.builder.format != "html":
+        return
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_with(page_known_hashes(app, context))}">'
+    context["metatags"] = context.get("metatags", "") + "\n" + meta + "\n"
 
 
 def _secure_link(match) -> str:
@@ -81,20 +165,64 @@ def secure(pagename: str, html: str) -> str:
     html = _THEBE.sub("", html)
     html = html.replace('onclick="window.print()"', "data-dx-print")
     html = _BLANK.sub(_secure_link, html)
+    policy = policy_for(html)  # read before the known policy is removed from <head>
     html = _CSP_META.sub("", html)
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_for(html)}">\n'
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
     # The policy must come before any script: put it first in <head>, after the charset.
     charset = re.search(r"<meta charset=[^>]*>\n?", html)
     at = charset.end() if charset else html.index("<head>") + len("<head>")
     return html[:at] + meta + html[at:]
 
 
+# --- the site root ---------------------------------------------------------------
+
+_REDIRECT = re.compile(r'^\s*<meta http-equiv="Refresh" content="0; url=(?P<url>[^"]+)"\s*/?>\s*$')
+_DESCRIPTION = re.compile(r'<meta name="description" content="(?P<content>[^"]*)"')
+
+
+def root_page(title: str, description: str, target: str, canonical: str = "") -> str:
+    """The site root: a page that sends the reader on to the book's first page."""
+    t, d, u, c = (escape(x, quote=True) for x in (title, description, target, canonical))
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{t}</title>\n<meta name=\"description\" content=\"{d}\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            + (f"<link rel=\"canonical\" href=\"{c}\">\n" if c else "") +
+            f"<meta http-equiv=\"Refresh\" content=\"0; url={u}\">\n</head>\n<body>\n"
+            f"<p><a href=\"{u}\">{t}: go to the start of the book</a></p>\n</body>\n</html>\n")
+
+
+def write_root_index(app: Sphinx) -> bool:
+    """Replace the bare redirect at the site root with :func:`root_page` (idempotent)."""
+    out = Path(app.outdir)
+    index = out / "index.html"
+    master = str(app.config.root_doc)
+    if master == "index":
+        return False
+    target = f"{master}.html"
+    if index.is_file() and not _REDIRECT.match(index.read_text(encoding="utf-8")):
+        return False  # already ours (or a real page)
+    title = app.config.html_title or app.config.project
+    description = ""
+    first = out / target
+    if first.is_file():
+        m = _DESCRIPTION.search(first.read_text(encoding="utf-8"))
+        description = unescape(m.group("content")) if m else ""
+    description = description or f"{title}, an open textbook."
+    base = str(getattr(app.config, "html_baseurl", "") or "")
+    canonical = (base.rstrip("/") + "/" + target) if base else ""
+    index.write_text(root_page(title, description, target, canonical), encoding="utf-8")
+    return True
+
+
 def _finish(app: Sphinx, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    write_root_index(app)
     n = rewrite_html(Path(app.outdir), secure)
     logger.info("[dxbook] content policy written on %d pages", n)
 
 
 def setup(app: Sphinx) -> None:
+    # Last, after every other handler has registered its page scripts.
+    app.connect("html-page-context", _page_context, priority=1000)
     app.connect("build-finished", _finish, priority=900)
