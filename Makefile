@@ -4,10 +4,11 @@
 #   make test    set up, build, and run the whole test suite
 #   make serve   serve _build/html (the last good build) on http://127.0.0.1:8000
 #   make lab     open the student notebooks in JupyterLab (127.0.0.1), in lab/ (TEACHER=1: with solutions)
-#   make pdf     print every page, the whole book and every printable sheet to PDF, into the site (_build/html/pdf)
+#   make pdf     print every page, the whole book and every printable sheet to PDF, into the site (_build/html/pdf);
+#                then the offline site ZIP (make site-zip) and this version's edition (make editions)
 #   make teacher build the teacher edition (all solutions shown) in _build/teacher
 #   make lock    regenerate requirements.txt from requirements.in
-#   make clean   remove the build and the execution cache
+#   make clean   remove the build and the execution cache (not the editions archive, _build/editions)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -17,8 +18,11 @@ OUT ?= .
 BUILDDIR := $(OUT)/_build
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The editions archive: every release's frozen files (tools/editions.py, _ext/dxbook/releases.py).
+EDITIONS ?= $(BUILDDIR)/editions
+export DX_EDITIONS := $(abspath $(EDITIONS))
 
-.PHONY: book test serve lab lock clean venv unit pdf teacher
+.PHONY: book test serve lab lock clean venv unit pdf teacher site-zip editions
 
 venv: $(STAMP)
 
@@ -52,6 +56,18 @@ pdf: book
 	$(BIN)/python tools/pdf.py --site $(BUILDDIR)/html --out $(BUILDDIR)/.pdf.next
 	rm -rf $(BUILDDIR)/html/pdf.old && { [ ! -d $(BUILDDIR)/html/pdf ] || mv $(BUILDDIR)/html/pdf $(BUILDDIR)/html/pdf.old; }
 	mv $(BUILDDIR)/.pdf.next $(BUILDDIR)/html/pdf && rm -rf $(BUILDDIR)/html/pdf.old
+	$(BIN)/python tools/editions.py zip --site $(BUILDDIR)/html
+	$(BIN)/python tools/editions.py freeze --site $(BUILDDIR)/html --archive $(EDITIONS)
+
+# The whole site as one ZIP that works opened from disk (file://), into the site's offline/ folder.
+site-zip: book
+	$(BIN)/python tools/editions.py zip --site $(BUILDDIR)/html
+
+# Freeze this version (CITATION.cff) as an edition, once: its PDF, EPUB, site ZIP, quiz files and
+# wheel are copied into $(EDITIONS)/<version>/, and every edition there is served as editions/.
+# See README.md, "Editions". (make pdf does this; it needs the PDF and the site ZIP.)
+editions:
+	$(BIN)/python tools/editions.py freeze --site $(BUILDDIR)/html --archive $(EDITIONS)
 
 serve:
 	@echo "Serving $(BUILDDIR)/html on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
@@ -74,7 +90,7 @@ lock:
 	  --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 clean:
-	rm -rf $(BUILDDIR)
+	[ ! -d $(BUILDDIR) ] || find $(BUILDDIR) -mindepth 1 -maxdepth 1 ! -name editions -exec rm -rf {} +
 
 # make bench   benchmarks (not tests) on standard tools: hyperfine (build times, in a private copy), Lighthouse CI
 #              and Playwright (chart probes). `make bench PAGES=intro,chapters/01-how-defection-works` measures only

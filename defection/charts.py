@@ -13,7 +13,15 @@ Importing this module
     ``dx-charts.js`` makes interactive with a Vega runtime served by the site
     itself: no request leaves the site;
   - ``application/vnd.vegalite.v6+json``: the Vega-Lite spec, so JupyterLab
-    draws the chart interactively when a reader runs the chapter.
+    draws the chart interactively when a reader runs the chapter;
+  - ``text/plain``: the chart's title on one line (not a wall of code).
+
+Every chart has two layouts: the wide one, and a narrow one made for a phone's
+text column (about 340 px: wrapped titles, the legend below, fewer ticks,
+horizontal bars where labels are long). Each chart function takes
+``narrow=False``; decorated with :func:`_responsive`, the wide chart carries the
+narrow one's spec in ``usermeta.defection.narrow``, and the renderer draws both
+(the page's ``<picture>`` and ``dx-charts.js`` choose by the reader's width).
 
 Every chart must go through :func:`finish`, which sets the title, the axis
 titles, the source line and the text alternative (Vega-Lite ``description``,
@@ -21,9 +29,11 @@ used as the SVG's ``aria-label``). The renderer refuses a chart without them.
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
+import textwrap
 
 from pathlib import Path
 
@@ -48,6 +58,10 @@ FONTS_DIR = Path(__file__).resolve().parent / "fonts"
 INK = "#222222"
 MUTED = "#555555"
 WIDTH = 560
+#: The whole narrow chart, padding included, for a phone's text column (342 px at 390 px).
+NARROW_WIDTH = 336
+#: Characters per line of a narrow chart's title, subtitle and source line.
+NARROW_WRAP = {"title": 31, "subtitle": 47, "source": 56}
 
 
 @alt.theme.register("defection", enable=True)
@@ -75,27 +89,71 @@ def _theme() -> alt.theme.ThemeConfig:
 
 
 def finish(chart: alt.TopLevelMixin, *, title: str, description: str, source: str,
-           subtitle: str | None = None) -> alt.VConcatChart:
+           subtitle: str | None = None, narrow: bool = False) -> alt.VConcatChart:
     """Give ``chart`` its title, text alternative and source line.
 
     ``description`` is the text alternative: one or two sentences saying what
     the chart shows and its main finding, for readers who cannot see it.
     ``source`` names where the data comes from; it is drawn under the chart.
+    ``narrow``: the chart is the phone layout; title, subtitle and source line
+    are wrapped to its width and legends go below the chart.
     """
     if not title or not description or not source:
         raise ValueError("a chart needs a title, a description (text alternative) and a source")
-    note = (
-        alt.Chart(alt.Data(values=[{"text": f"Source: {source}"}]))
-        .mark_text(align="left", baseline="top", fontSize=11, color=MUTED, limit=WIDTH + 100)
-        .encode(text="text:N", x=alt.value(0), y=alt.value(0))
-        .properties(width=WIDTH, height=14)
-    )
-    top = alt.vconcat(chart, note, spacing=12).properties(
-        title=alt.TitleParams(text=title, subtitle=subtitle or []),
+    text = f"Source: {source}"
+    if narrow:
+        # The source line is the chart's bottom title, flush with its left edge (axis labels included).
+        chart = chart.properties(title=alt.TitleParams(
+            text=textwrap.wrap(text, NARROW_WRAP["source"]), orient="bottom", anchor="start", frame="bounds",
+            fontSize=11, fontWeight="normal", color=MUTED, lineHeight=14, offset=14))
+        heading = alt.TitleParams(text=textwrap.wrap(title, NARROW_WRAP["title"]),
+                                  subtitle=textwrap.wrap(subtitle, NARROW_WRAP["subtitle"]) if subtitle else [],
+                                  fontSize=16, subtitlePadding=4)
+    else:
+        note = (
+            alt.Chart(alt.Data(values=[{"text": text}]))
+            .mark_text(align="left", baseline="top", fontSize=11, color=MUTED, limit=WIDTH + 100)
+            .encode(text="text:N", x=alt.value(0), y=alt.value(0))
+            .properties(width=100, height=14)  # the chart sets the width; the line's own length counts too
+        )
+        heading = alt.TitleParams(text=title, subtitle=subtitle or [])
+    top = alt.vconcat(*([chart] if narrow else [chart, note]), spacing=12).properties(
+        title=heading,
         description=description,
         usermeta={"defection": {"source": source}},
     )
+    if narrow:  # legends go with the chart, above its source line
+        top = top.resolve_legend(color="independent", shape="independent", size="independent")
+        top = top.configure_legend(orient="bottom", direction="horizontal", columns=2, labelLimit=130,
+                                   titleLimit=NARROW_WIDTH - 20, columnPadding=10)
     return top
+
+
+def _responsive(func):
+    """Make chart function ``func`` (which takes ``narrow=False``) return its wide chart
+    carrying the narrow layout's spec in ``usermeta.defection.narrow``."""
+    @functools.wraps(func)
+    def both(*args, narrow: bool = False, **kwargs):
+        chart = func(*args, narrow=narrow, **kwargs)
+        if not narrow:
+            small = func(*args, narrow=True, **kwargs).to_dict()
+            small["usermeta"]["defection"]["layout"] = "narrow"
+            chart.usermeta["defection"]["narrow"] = small
+        return chart
+    return both
+
+
+def _legend(narrow: bool, columns: int = 4, narrow_columns: int = 2, **kwargs) -> alt.Legend:
+    """A legend above the wide chart in ``columns`` columns; below the narrow one (theme of finish()),
+    in ``narrow_columns`` columns (1 where long axis labels leave little room: the legend starts
+    at the plot's left edge)."""
+    if narrow:
+        kwargs.pop("columnPadding", None)
+        kwargs.pop("titleLimit", None)
+        if narrow_columns == 1:
+            kwargs.update(direction="vertical", labelLimit=NARROW_WIDTH - 60)
+        return alt.Legend(columns=narrow_columns, **kwargs)
+    return alt.Legend(columns=columns, **kwargs)
 
 
 # --- the renderer -------------------------------------------------------------
@@ -164,35 +222,72 @@ def _json_in_html(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
 
 
-def render_html(spec: dict) -> str:
-    """The HTML the book shows for a Vega-Lite ``spec``.
+def _split_layouts(spec: dict) -> tuple[dict, dict | None]:
+    """(the wide spec without its narrow twin, the narrow spec or None)."""
+    meta = spec.get("usermeta", {}).get("defection", {})
+    if "narrow" not in meta:
+        return spec, None
+    wide = dict(spec, usermeta=dict(spec["usermeta"], defection={k: v for k, v in meta.items() if k != "narrow"}))
+    return wide, meta["narrow"]
 
-    A static SVG drawn at build time (readable without JavaScript, in print and
-    in notebooks), the dark-mode SVG in an inert ``<template>``, and both charts
-    compiled to Vega specs. At build end the book's extension moves all four to
-    files the page loads (``_ext/dxbook/charts.py``), with the chart's data.
-    """
+
+def _drawn(spec: dict) -> tuple[str, str, dict, dict]:
+    """(light SVG, dark SVG, light Vega spec, dark Vega spec) of one layout."""
     vlc = _vl_convert()
-
-    _check(spec)
     dark = dark_variant(spec)
     svg = _accessible_svg(vlc.vegalite_to_svg(spec), spec["description"])
     svg_dark = _accessible_svg(vlc.vegalite_to_svg(dark), spec["description"])
     vega, vega_dark = vlc.vegalite_to_vega(spec), vlc.vegalite_to_vega(dark)
     for compiled in (vega, vega_dark):
         compiled.pop("$schema", None)
-    return (
+    return svg, svg_dark, vega, vega_dark
+
+
+def render_html(spec: dict) -> str:
+    """The HTML the book shows for a Vega-Lite ``spec``.
+
+    A static SVG drawn at build time (readable without JavaScript, in print and
+    in notebooks), the dark-mode SVG in an inert ``<template>``, and both charts
+    compiled to Vega specs; then the same four for the narrow (phone) layout, if
+    the chart has one. At build end the book's extension moves them all to files
+    the page loads (``_ext/dxbook/charts.py``), with the chart's data.
+    """
+    _check(spec)
+    wide, narrow = _split_layouts(spec)
+    svg, svg_dark, vega, vega_dark = _drawn(wide)
+    # The chart's encodings, for its explorable description (_ext/dxbook/explore.py, which removes them).
+    vega.setdefault("usermeta", {}).setdefault("defection", {})["view"] = {
+        k: v for k, v in wide.items() if k not in ("datasets", "config", "$schema", "usermeta")}
+    out = (
         '<div class="dx-chart">'
         f'<div class="dx-chart-static">{svg}</div>'
         f'<template class="dx-chart-dark">{svg_dark}</template>'
         f'<script type="application/json" class="dx-chart-spec">{_json_in_html(vega)}</script>'
         f'<script type="application/json" class="dx-chart-spec-dark">{_json_in_html(vega_dark)}</script>'
-        "</div>"
     )
+    if narrow is not None:
+        _check(narrow)
+        n_svg, n_svg_dark, n_vega, n_vega_dark = _drawn(narrow)
+        out += (
+            f'<template class="dx-chart-narrow">{n_svg}</template>'
+            f'<template class="dx-chart-narrow-dark">{n_svg_dark}</template>'
+            f'<script type="application/json" class="dx-chart-spec-narrow">{_json_in_html(n_vega)}</script>'
+            f'<script type="application/json" class="dx-chart-spec-narrow-dark">{_json_in_html(n_vega_dark)}</script>'
+        )
+    return out + "</div>"
+
+
+def _chart_title(spec: dict) -> str:
+    """The chart's title on one line."""
+    title = spec.get("title")
+    text = title.get("text", "") if isinstance(title, dict) else title or ""
+    return " ".join(text) if isinstance(text, list) else str(text)
 
 
 def _renderer(spec: dict, **metadata) -> dict:
-    return {"text/html": render_html(spec), f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.split('.')[0][1:]}+json": spec}
+    wide, _ = _split_layouts(spec)
+    return {"text/html": render_html(spec), "text/plain": _chart_title(spec) or "Chart",
+            f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.split('.')[0][1:]}+json": wide}
 
 
 alt.renderers.register("defection", _renderer)
@@ -211,7 +306,8 @@ def _ch1_top(series: pd.Series, n: int, other: str = "Other") -> pd.Series:
     return series.where(series.isin(keep), other)
 
 
-def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6) -> alt.VConcatChart:
+@_responsive
+def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6, narrow: bool = False) -> alt.VConcatChart:
     """Cases per decade, stacked by the country the person left (the ``top`` commonest, rest as Other)."""
     frame = pd.DataFrame({
         "decade": cases["decade"].astype("int64"),
@@ -228,18 +324,23 @@ def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6) -> alt.VConcatChart
     peak = totals.idxmax()
     first = order[0]
     first_n = int((frame["origin"] == first).sum())
+    decade = alt.X("decade_label:O", title="Decade of defection", sort=decades, scale=alt.Scale(domain=decades),
+                   axis=alt.Axis(labelAngle=0))
+    value = alt.Y("sum(cases):Q", title="Cases in the dataset")
+    if narrow:  # a row per decade: every label readable at phone width
+        decade = alt.Y("decade_label:O", title=None, sort=decades, scale=alt.Scale(domain=decades))
+        value = alt.X("sum(cases):Q", title="Cases in the dataset", axis=alt.Axis(tickCount=4))
     chart = alt.Chart(counts).mark_bar().encode(
-        x=alt.X("decade_label:O", title="Decade of defection", sort=decades, scale=alt.Scale(domain=decades),
-                axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("sum(cases):Q", title="Cases in the dataset"),
+        decade, value,
         color=alt.Color("origin:N", title="Country left", scale=alt.Scale(domain=order, range=colours),
-                        legend=alt.Legend(columns=4)),
+                        legend=_legend(narrow, columns=4)),
         order=alt.Order("rank:Q"),
         tooltip=[alt.Tooltip("decade_label:O", title="Decade"), alt.Tooltip("origin:N", title="Country left"),
                  alt.Tooltip("cases:Q", title="Cases")],
-    ).properties(width=WIDTH, height=280)
+    ).properties(width=NARROW_WIDTH - 60 if narrow else WIDTH, height=alt.Step(22) if narrow else 280)
     return finish(
         chart,
+        narrow=narrow,
         title="Where the people in the dataset came from, decade by decade",
         subtitle=f"The {top} countries people most often left; all others grouped as Other",
         description=(f"Stacked bar chart of the {len(cases)} cases by decade of defection, coloured by the country "
@@ -249,7 +350,8 @@ def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6) -> alt.VConcatChart
     )
 
 
-def ch1_method_by_role(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch1_method_by_role(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """A grid of counts: how each kind of person left (role by method)."""
     counts = (
         cases.groupby(["role", "method"], observed=True).size().rename("cases").reset_index()
@@ -263,10 +365,13 @@ def ch1_method_by_role(cases: pd.DataFrame) -> alt.VConcatChart:
     ranked = counts.sort_values("cases", ascending=False)
     top = ranked.iloc[0]
     named = ranked[ranked["method"] != "other"].iloc[0]
+    if narrow:  # short route names, read upwards
+        counts["method_label"] = counts["method"].map(_ch2_short)
+        method_order = [_ch2_short(m) for m in cases["method"].astype("object").value_counts().index]
     base = alt.Chart(counts).encode(
         x=alt.X("method_label:N", title="How they left", sort=method_order,
-                axis=alt.Axis(labelAngle=-35, labelLimit=300, orient="top")),
-        y=alt.Y("role_label:N", title="Who they were", sort=role_order),
+                axis=alt.Axis(labelAngle=-90 if narrow else -35, labelLimit=300, orient="top")),
+        y=alt.Y("role_label:N", title=None if narrow else "Who they were", sort=role_order),
     )
     heat = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("cases:Q", title="Cases", scale=alt.Scale(scheme="blues"), legend=None),
@@ -277,9 +382,11 @@ def ch1_method_by_role(cases: pd.DataFrame) -> alt.VConcatChart:
         text="cases:Q",
         color=alt.condition(alt.datum.cases >= 8, alt.value("white"), alt.value(INK)),
     )
-    chart = (heat + text).properties(width=WIDTH - 40, height=330)
+    chart = (heat + text).properties(width=alt.Step(27) if narrow else WIDTH - 40,
+                                     height=alt.Step(26) if narrow else 330)
     return finish(
         chart,
+        narrow=narrow,
         title="Who left, and how",
         subtitle="Number of cases for each kind of person and each route; empty cells have no case",
         description=(f"Grid of the {len(cases)} cases by the person's role (rows) and the way they left (columns). "
@@ -291,7 +398,8 @@ def ch1_method_by_role(cases: pd.DataFrame) -> alt.VConcatChart:
     )
 
 
-def ch1_origin_destination(cases: pd.DataFrame, top: int = 8) -> alt.VConcatChart:
+@_responsive
+def ch1_origin_destination(cases: pd.DataFrame, top: int = 8, narrow: bool = False) -> alt.VConcatChart:
     """Circles sized by the number of cases from each country left to each country that kept the person."""
     def short(col):
         return cases[col].astype("object").str.replace(r" \(.*\)$", "", regex=True)
@@ -307,18 +415,22 @@ def ch1_origin_destination(cases: pd.DataFrame, top: int = 8) -> alt.VConcatChar
     top_pair = counts.sort_values("cases", ascending=False).iloc[0]
     base = alt.Chart(counts).encode(
         x=alt.X("destination:N", title="Country that kept them", sort=order("destination"),
-                axis=alt.Axis(labelAngle=-35, orient="top", labelLimit=160)),
-        y=alt.Y("origin:N", title="Country they left", sort=order("origin")),
+                axis=alt.Axis(labelAngle=-90 if narrow else -35, orient="top", labelLimit=160)),
+        y=alt.Y("origin:N", title="Country they left", sort=order("origin"),
+                axis=alt.Axis(labelLimit=110) if narrow else alt.Axis()),
     )
     dots = base.mark_circle(color=PALETTE[0], opacity=0.85).encode(
-        size=alt.Size("cases:Q", title="Cases", scale=alt.Scale(range=[260, 1900]), legend=None),
+        size=alt.Size("cases:Q", title="Cases", scale=alt.Scale(range=[90, 560] if narrow else [260, 1900]),
+                      legend=None),
         tooltip=[alt.Tooltip("origin:N", title="Left"), alt.Tooltip("destination:N", title="Kept by"),
                  alt.Tooltip("cases:Q", title="Cases")],
     )
-    text = base.mark_text(fontSize=11, color="white", fontWeight=600).encode(text="cases:Q")
-    chart = (dots + text).properties(width=WIDTH - 40, height=340)
+    text = base.mark_text(fontSize=10 if narrow else 11, color="white", fontWeight=600).encode(text="cases:Q")
+    chart = (dots + text).properties(width=alt.Step(24) if narrow else WIDTH - 40,
+                                     height=alt.Step(26) if narrow else 340)
     return finish(
         chart,
+        narrow=narrow,
         title="From where to where",
         subtitle=(f"The {top} commonest countries on each side, all others grouped as Other; "
                   "circle size and number = cases"),
@@ -356,7 +468,8 @@ def _ch2_outcome_scale() -> alt.Scale:
     return alt.Scale(domain=[label(k) for k in CH2_OUTCOME_COLOURS], range=list(CH2_OUTCOME_COLOURS.values()))
 
 
-def ch2_outcome_by_method(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch2_outcome_by_method(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """How each defection ended, by the way the person got out (counts, stacked)."""
     counts = (
         cases.groupby(["method", "outcome"], observed=True).size().rename("cases").reset_index()
@@ -373,24 +486,27 @@ def ch2_outcome_by_method(cases: pd.DataFrame) -> alt.VConcatChart:
         "total": totals.values.astype("int64"),
         "text": [f"{int(kept[m])} of {int(totals[m])} kept" for m in totals.index],
     })
-    y = alt.Y("method_label:N", title="How the person got out", sort=order,
-              axis=alt.Axis(labelLimit=260, titlePadding=20))
+    y = alt.Y("method_label:N", title=None if narrow else "How the person got out", sort=order,
+              axis=alt.Axis(labelLimit=130 if narrow else 260, titlePadding=20))
+    x_scale = alt.Scale(domain=[0, int(totals.max()) * 1.6]) if narrow else alt.Undefined  # room for "n of m kept"
     bars = alt.Chart(counts).mark_bar().encode(
         y=y,
-        x=alt.X("cases:Q", title="Cases in the dataset", axis=alt.Axis(tickMinStep=1)),
+        x=alt.X("cases:Q", title="Cases in the dataset", scale=x_scale,
+                axis=alt.Axis(tickMinStep=1, tickCount=4 if narrow else alt.Undefined)),
         color=alt.Color("outcome_label:N", title="How it ended", scale=_ch2_outcome_scale(),
-                        legend=alt.Legend(columns=3, columnPadding=24, symbolType="square")),
+                        legend=_legend(narrow, columns=3, narrow_columns=1, columnPadding=24, symbolType="square")),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("method_label:N", title="Method"), alt.Tooltip("outcome_label:N", title="Outcome"),
                  alt.Tooltip("cases:Q", title="Cases")],
     )
     text = alt.Chart(ends).mark_text(align="left", dx=4, fontSize=11, color=MUTED).encode(
         y=y, x=alt.X("total:Q"), text="text:N")
-    chart = alt.layer(bars, text).properties(width=WIDTH - 120, height=alt.Step(30))
+    chart = alt.layer(bars, text).properties(width=NARROW_WIDTH - 150 if narrow else WIDTH - 180, height=alt.Step(30))
     n_not = int(totals.sum() - kept.sum())
     worst = (kept / totals).idxmin()
     return finish(
         chart,
+        narrow=narrow,
         title="How defections ended, by how the person got out",
         subtitle="Each bar is one method; colours show whether the host state kept the person",
         description=(f"Horizontal stacked bar chart of {int(totals.sum())} cases by method of escape, coloured by outcome. "
@@ -410,7 +526,8 @@ CH2_MILESTONES = {
 }
 
 
-def ch2_outcome_timeline(cases: pd.DataFrame, events: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch2_outcome_timeline(cases: pd.DataFrame, events: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Every case as a dot by year and outcome, with legal milestones from events.csv as lines."""
     points = cases[["name", "year", "method", "outcome", "confidence"]].copy()
     points = points.astype({"name": "object", "year": "int64", "method": "object", "outcome": "object",
@@ -422,36 +539,39 @@ def ch2_outcome_timeline(cases: pd.DataFrame, events: pd.DataFrame) -> alt.VConc
     points["offset"] = points["slot"].map(lambda s: 0 if s == 0 else (s + 1) // 2 * (1 if s % 2 else -1) * 6)
     outcome_order = [label(k) for k in CH2_OUTCOME_COLOURS]
     span = [int(points["year"].min()) // 10 * 10, int(points["year"].max()) // 10 * 10 + 10]
+    width = NARROW_WIDTH - 150 if narrow else WIDTH - 130  # a laptop's column shows it at full size
     x = alt.X("year:Q", title="Year of the defection or attempt", scale=alt.Scale(domain=span),
-              axis=alt.Axis(format="d", tickMinStep=10))
+              axis=alt.Axis(format="d", tickMinStep=20 if narrow else 10))
     dots = alt.Chart(points).mark_circle(size=64, opacity=0.75, stroke="white", strokeWidth=0.5).encode(
         x=x,
-        y=alt.Y("outcome_label:N", title="How it ended", sort=outcome_order, axis=alt.Axis(labelLimit=200, titlePadding=20)),
+        y=alt.Y("outcome_label:N", title=None if narrow else "How it ended", sort=outcome_order,
+                axis=alt.Axis(labelLimit=130, labelExpr="split(datum.label, ' (')[0]") if narrow
+                else alt.Axis(labelLimit=200, titlePadding=20)),
         yOffset=alt.YOffset("offset:Q", scale=alt.Scale(domain=[-30, 30])),
         color=alt.Color("outcome_label:N", scale=_ch2_outcome_scale(), legend=None),
         tooltip=[alt.Tooltip("name:N", title="Name"), alt.Tooltip("year:Q", title="Year"),
                  alt.Tooltip("method_label:N", title="Method"), alt.Tooltip("outcome_label:N", title="Outcome"),
                  alt.Tooltip("confidence:N", title="Confidence")],
-    ).properties(width=WIDTH, height=alt.Step(56))
+    ).properties(width=width, height=alt.Step(56))
     marks = events[events["id"].isin(list(CH2_MILESTONES))][["id", "date", "title"]].copy()
     marks["year"] = marks["date"].dt.year.astype("int64") + (marks["date"].dt.day_of_year.astype("int64") - 1) / 365.0
     marks["short"] = marks["id"].map(CH2_MILESTONES)
     marks["title"] = marks["title"].astype("object")
     marks["date_text"] = marks["date"].dt.strftime("%d %b %Y")
     marks = marks.sort_values("date").reset_index(drop=True)
-    marks["row"] = [i % 3 for i in range(len(marks))]
+    marks["row"] = list(range(len(marks))) if narrow else [i % 3 for i in range(len(marks))]  # narrow: a row each
     marks = marks[["year", "short", "title", "date_text", "row"]]
     tip = [alt.Tooltip("short:N", title="Milestone"), alt.Tooltip("date_text:N", title="Date"),
            alt.Tooltip("title:N", title="What happened")]
     rules = alt.Chart(marks).mark_rule(color="#777777", strokeDash=[4, 3]).encode(x=x, tooltip=tip)
-    right = marks["year"] > span[0] + 0.8 * (span[1] - span[0])
+    right = marks["year"] > span[0] + (0.35 if narrow else 0.8) * (span[1] - span[0])
     head = alt.layer(
         alt.Chart(marks[~right]).mark_text(align="left", dx=3, fontSize=11, color=INK).encode(
             x=x, y=alt.Y("row:O", axis=None, title=None), text="short:N", tooltip=tip),
         alt.Chart(marks[right]).mark_text(align="right", dx=-3, fontSize=11, color=INK).encode(
             x=x, y=alt.Y("row:O", axis=None, title=None), text="short:N", tooltip=tip),
         alt.Chart(marks).mark_rule(color="#777777", strokeDash=[4, 3]).encode(x=alt.X("year:Q", scale=alt.Scale(domain=span), axis=None)),
-    ).properties(width=WIDTH, height=54)
+    ).properties(width=width, height=18 * (marks["row"].max() + 1))
     body = alt.layer(rules, dots)
     chart = alt.vconcat(head, body, spacing=0).resolve_scale(x="shared")
     n = len(points)
@@ -459,6 +579,7 @@ def ch2_outcome_timeline(cases: pd.DataFrame, events: pd.DataFrame) -> alt.VConc
     years_not = sorted(points.loc[points["outcome"] != "asylum_granted", "year"].tolist())
     return finish(
         chart,
+        narrow=narrow,
         title="Outcomes over time, with legal milestones",
         subtitle="One dot per case; dashed lines mark treaties and U.S. policies (hover for details)",
         description=(f"Dot plot of {n} cases by year and outcome. {n - not_kept} ended with the host state keeping "
@@ -468,7 +589,8 @@ def ch2_outcome_timeline(cases: pd.DataFrame, events: pd.DataFrame) -> alt.VConc
     )
 
 
-def ch2_confidence_by_outcome(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch2_confidence_by_outcome(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """How well documented the cases are, for those the host kept and those it did not."""
     frame = cases[["outcome", "confidence"]].astype("object").copy()
     frame["group"] = frame["outcome"].map(lambda o: "Allowed to stay" if o == "asylum_granted" else "Not kept")
@@ -481,23 +603,27 @@ def ch2_confidence_by_outcome(cases: pd.DataFrame) -> alt.VConcatChart:
     counts["group_n"] = counts["group"].map(lambda g: f"{g} (n = {int(totals[g])})")
     scale = alt.Scale(domain=[k.capitalize() for k in CH2_CONFIDENCE_COLOURS], range=list(CH2_CONFIDENCE_COLOURS.values()))
     base = alt.Chart(counts).encode(
-        y=alt.Y("group_n:N", title="Outcome", axis=alt.Axis(labelLimit=360, titlePadding=28),
+        y=alt.Y("group_n:N", title=None if narrow else "Outcome",
+                axis=alt.Axis(labelLimit=360, titlePadding=28, labelExpr="split(replace(datum.label, ' (', '|('), '|')") if narrow
+                else alt.Axis(labelLimit=360, titlePadding=28),
                 sort=sorted(counts["group_n"].unique())),
-        x=alt.X("share:Q", title="Share of cases", stack="normalize", axis=alt.Axis(format="%")),
+        x=alt.X("share:Q", title="Share of cases", stack="normalize",
+                axis=alt.Axis(format="%", tickCount=4 if narrow else alt.Undefined)),
         order=alt.Order("order:Q"),
     )
     bars = base.mark_bar().encode(
         color=alt.Color("conf_label:N", title="Confidence in the record", scale=scale,
                         sort=[k.capitalize() for k in CH2_CONFIDENCE_COLOURS],
-                        legend=alt.Legend(titleLimit=400, columnPadding=24, symbolType="square")),
+                        legend=_legend(narrow, titleLimit=400, columnPadding=24, symbolType="square")),
         tooltip=[alt.Tooltip("group:N", title="Group"), alt.Tooltip("conf_label:N", title="Confidence"),
                  alt.Tooltip("cases:Q", title="Cases"), alt.Tooltip("share:Q", title="Share", format=".0%")],
     )
-    chart = bars.properties(width=WIDTH - 120, height=alt.Step(44))
+    chart = bars.properties(width=NARROW_WIDTH - 130 if narrow else WIDTH - 120, height=alt.Step(44))
     kept_d = counts[(counts["group"] == "Allowed to stay") & (counts["confidence"] == "disputed")]["share"].sum()
     not_d = counts[(counts["group"] != "Allowed to stay") & (counts["confidence"] == "disputed")]["share"].sum()
     return finish(
         chart,
+        narrow=narrow,
         title="Endings that went wrong are the most contested",
         subtitle="Confidence in each case record; 'not kept' = handed back, caught, went back or killed",
         description=(f"Stacked 100 per cent bars comparing how well cases are documented. Among cases where the host "
@@ -536,7 +662,8 @@ def _ch3_retaliated(cases: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def ch3_retaliation_over_time(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch3_retaliation_over_time(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Recorded acts of retaliation per decade in which they happened, stacked by kind."""
     frame = _ch3_retaliated(cases)
     undated = int(frame["retaliation_year"].isna().sum())
@@ -547,18 +674,23 @@ def ch3_retaliation_over_time(cases: pd.DataFrame) -> alt.VConcatChart:
     decades = [f"{d}s" for d in range(int(counts["decade"].min()), int(counts["decade"].max()) + 1, 10)]
     totals = counts.groupby("decade_label")["cases"].sum()
     violent = counts[counts["kind_rank"] <= 2].groupby("decade_label")["cases"].sum()
+    decade = alt.X("decade_label:O", title="Decade in which the act happened", sort=decades,
+                   scale=alt.Scale(domain=decades), axis=alt.Axis(labelAngle=0))
+    value = alt.Y("sum(cases):Q", title="Recorded acts", axis=alt.Axis(tickMinStep=1))
+    if narrow:  # a row per decade: every label readable at phone width
+        decade = alt.Y("decade_label:O", title=None, sort=decades, scale=alt.Scale(domain=decades))
+        value = alt.X("sum(cases):Q", title="Recorded acts", axis=alt.Axis(tickMinStep=1, tickCount=5))
     chart = alt.Chart(counts).mark_bar().encode(
-        x=alt.X("decade_label:O", title="Decade in which the act happened", sort=decades,
-                scale=alt.Scale(domain=decades), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("sum(cases):Q", title="Recorded acts", axis=alt.Axis(tickMinStep=1)),
+        decade, value,
         color=alt.Color("kind_label:N", title="Kind of retaliation", scale=_ch3_kind_scale(),
-                        legend=alt.Legend(columns=3)),
+                        legend=_legend(narrow, columns=3, narrow_columns=1)),
         order=alt.Order("kind_rank:Q"),
         tooltip=[alt.Tooltip("decade_label:O", title="Decade"), alt.Tooltip("kind_label:N", title="Kind"),
                  alt.Tooltip("cases:Q", title="Cases")],
-    ).properties(width=WIDTH, height=280)
+    ).properties(width=NARROW_WIDTH - 60 if narrow else WIDTH, height=alt.Step(24) if narrow else 280)
     return finish(
         chart,
+        narrow=narrow,
         title="When retaliation happened",
         subtitle="Acts against people in the dataset, by the decade of the act (not of the defection)",
         description=(f"Stacked bar chart of the {int(totals.sum())} dated acts of retaliation in the dataset, by "
@@ -572,7 +704,8 @@ def ch3_retaliation_over_time(cases: pd.DataFrame) -> alt.VConcatChart:
     )
 
 
-def ch3_years_to_retaliation(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch3_years_to_retaliation(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """One line per person from the year they left to the year of the act against them."""
     frame = _ch3_retaliated(cases)
     frame = frame[frame["retaliation_year"].notna()].copy()
@@ -595,22 +728,27 @@ def ch3_years_to_retaliation(cases: pd.DataFrame) -> alt.VConcatChart:
                alt.Tooltip("acted:Q", title="Act in", format="d"),
                alt.Tooltip("gap:Q", title="Years between"), alt.Tooltip("kind_label:N", title="Kind"),
                alt.Tooltip("confidence:N", title="Confidence")]
-    y = alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=200))
+    y = alt.Y("name:N", sort=order, title=None,
+              axis=alt.Axis(labelLimit=120, labelFontSize=11) if narrow else alt.Axis(labelLimit=200))
     x_scale = alt.Scale(domain=[int(frame["left"].min()) - 2, int(frame["acted"].max()) + 2], nice=False)
     base = alt.Chart(frame)
     rule = base.mark_rule(strokeWidth=2, color="#888888").encode(
-        x=alt.X("left:Q", title="Year", scale=x_scale, axis=alt.Axis(format="d")), x2="acted:Q", y=y,
+        x=alt.X("left:Q", title="Year", scale=x_scale, axis=alt.Axis(format="d", tickCount=4 if narrow else alt.Undefined)),
+        x2="acted:Q", y=y,
         tooltip=tooltip)
     start = base.mark_point(shape="circle", size=45, filled=False, color="#333333").encode(
         x="left:Q", y=y, tooltip=tooltip)
     end = base.mark_point(shape="circle", size=70, filled=True, opacity=1).encode(
         x="acted:Q", y=y,
         color=alt.Color("kind_label:N", title="Kind of retaliation", scale=_ch3_kind_scale(),
-                        legend=alt.Legend(columns=3)),
+                        legend=_legend(narrow, columns=3, narrow_columns=1)),
         tooltip=tooltip)
-    chart = (rule + start + end).properties(width=WIDTH - 140, height=15 * len(frame))
+    # A row of 18 px (16 on a phone) keeps the 12 px names legible at the size the page shows them.
+    chart = (rule + start + end).properties(width=NARROW_WIDTH - 140 if narrow else WIDTH - 140,
+                                            height=alt.Step(16 if narrow else 18))
     return finish(
         chart,
+        narrow=narrow,
         title="How long after leaving did the state act?",
         subtitle="Open circle: year the person left. Filled circle: year of the act against them",
         description=(f"Dumbbell chart of the {len(frame)} people in the dataset with a dated act of retaliation, "
@@ -622,7 +760,8 @@ def ch3_years_to_retaliation(cases: pd.DataFrame) -> alt.VConcatChart:
     )
 
 
-def ch3_retaliation_by_origin(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch3_retaliation_by_origin(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Cases per origin state, split by the kind of retaliation recorded (grey: none known)."""
     frame = pd.DataFrame({
         "origin": cases["origin_name"].astype("object"),
@@ -641,16 +780,19 @@ def ch3_retaliation_by_origin(cases: pd.DataFrame) -> alt.VConcatChart:
     order = list(acted.sort_values(ascending=False, kind="stable").index)
     top = order[0]
     chart = alt.Chart(counts).mark_bar().encode(
-        y=alt.Y("origin:N", sort=order, title="State the person left", axis=alt.Axis(labelLimit=240)),
-        x=alt.X("sum(cases):Q", title="Cases in the dataset", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("origin:N", sort=order, title=None if narrow else "State the person left",
+                axis=alt.Axis(labelLimit=120 if narrow else 240)),
+        x=alt.X("sum(cases):Q", title="Cases in the dataset",
+                axis=alt.Axis(tickMinStep=1, tickCount=4 if narrow else alt.Undefined)),
         color=alt.Color("kind_label:N", title="Most serious act", scale=_ch3_kind_scale(with_none=True),
-                        legend=alt.Legend(columns=4)),
+                        legend=_legend(narrow, columns=4, narrow_columns=1)),
         order=alt.Order("kind_rank:Q"),
         tooltip=[alt.Tooltip("origin:N", title="State left"), alt.Tooltip("kind_label:N", title="Act"),
                  alt.Tooltip("cases:Q", title="Cases")],
-    ).properties(width=WIDTH - 150, height=24 * len(order))
+    ).properties(width=NARROW_WIDTH - 140 if narrow else WIDTH - 150, height=24 * len(order))
     return finish(
         chart,
+        narrow=narrow,
         title="Which states retaliated, and how",
         subtitle="Every state with at least one recorded act; grey = cases with none known",
         description=(f"Horizontal stacked bar chart of cases from the {len(order)} states with at least one recorded "
@@ -687,7 +829,8 @@ CH4_EVENT_LABELS = {
 }
 
 
-def ch4_us_defectors(cases: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch4_us_defectors(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """One dot per American in the dataset who defected, by year, coloured by the state that kept them."""
     us = cases[cases["origin_country"].astype("object") == "USA"].copy()
     if us.empty:
@@ -709,22 +852,23 @@ def ch4_us_defectors(cases: pd.DataFrame) -> alt.VConcatChart:
     base = alt.Chart(frame).encode(
         x=alt.X("year:Q", title="Year of defection",
                 scale=alt.Scale(domain=[first - 3, last + 3], nice=False),
-                axis=alt.Axis(format="d", values=list(range((first - 3) // 10 * 10 + 10, last + 4, 10)))),
-        y=alt.Y("name:N", title=None, sort=order, axis=alt.Axis(labelLimit=220)),
+                axis=alt.Axis(format="d", values=list(range((first - 3) // 10 * 10 + 10, last + 4, 20 if narrow else 10)))),
+        y=alt.Y("name:N", title=None, sort=order, axis=alt.Axis(labelLimit=130 if narrow else 220)),
     )
     dots = base.mark_point(size=110, filled=True, opacity=1).encode(
-        color=alt.Color("destination:N", title="State that kept them",
+        color=alt.Color("destination:N", title="State that kept them", legend=_legend(narrow, columns=4),
                         scale=alt.Scale(domain=dest_order, range=PALETTE[: len(dest_order)])),
-        shape=alt.Shape("destination:N", title="State that kept them",
+        shape=alt.Shape("destination:N", title="State that kept them", legend=_legend(narrow, columns=4),
                         scale=alt.Scale(domain=dest_order,
                                         range=["circle", "square", "triangle-up", "diamond", "cross"][: len(dest_order)])),
         tooltip=[alt.Tooltip("name:N", title="Name"), alt.Tooltip("year:Q", title="Year", format="d"),
                  alt.Tooltip("destination:N", title="Went to"), alt.Tooltip("role:N", title="Role"),
                  alt.Tooltip("outcome:N", title="How it ended"), alt.Tooltip("confidence:N", title="Confidence")],
     )
-    chart = dots.properties(width=WIDTH - 120, height=22 * n)
+    chart = dots.properties(width=NARROW_WIDTH - 150 if narrow else WIDTH - 120, height=22 * n)
     return finish(
         chart,
+        narrow=narrow,
         title="Americans who defected, in this book's dataset",
         subtitle=f"{n} people, {first}-{last}; the list is not complete",
         description=(f"Dot chart of the {n} people in the dataset who left the United States as defectors between "
@@ -733,7 +877,8 @@ def ch4_us_defectors(cases: pd.DataFrame) -> alt.VConcatChart:
     )
 
 
-def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Names on the IRS section 6039G lists per year, with US laws and fee changes marked."""
     data_years = years.dropna(subset=["names_listed"]).astype({"year": "int64", "names_listed": "int64"})
     if data_years.empty:
@@ -760,13 +905,17 @@ def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame) -> alt
     }).sort_values(["year", "date"])
     marks["row"] = range(len(marks))
     top = int(bars["names"].max())
-    marks["y"] = top * (1.16 - 0.08 * (marks["row"] % 3))
-    marks["right"] = [domain.index(y) >= len(domain) - 4 for y in marks["year"]]
+    if narrow:  # a line each, above the bars
+        marks["y"] = top * (1.62 - 0.09 * marks["row"])
+        marks["right"] = [domain.index(y) >= len(domain) // 2 for y in marks["year"]]
+    else:
+        marks["y"] = top * (1.16 - 0.08 * (marks["row"] % 3))
+        marks["right"] = [domain.index(y) >= len(domain) - 4 for y in marks["year"]]
     x = alt.X("year:O", title="Year of the lists", scale=alt.Scale(domain=domain),
-              axis=alt.Axis(labelAngle=-45))
+              axis=alt.Axis(labelAngle=-90 if narrow else -45))
     bar = alt.Chart(bars).mark_bar(color=PALETTE[0], width={"band": 0.7}).encode(
-        x=x, y=alt.Y("names:Q", title="Names published", scale=alt.Scale(domain=[0, top * 1.22]),
-                     axis=alt.Axis(format=",d")),
+        x=x, y=alt.Y("names:Q", title="Names published", scale=alt.Scale(domain=[0, top * (1.68 if narrow else 1.22)]),
+                     axis=alt.Axis(format=",d", values=list(range(0, top + 1, 1000)) if narrow else alt.Undefined)),
         tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("names:Q", title="Names", format=","),
                  alt.Tooltip("basis:N", title="Basis")],
     )
@@ -781,14 +930,15 @@ def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame) -> alt
             ).encode(x=x, y=alt.Y("y:Q"), text="label:N"))
     if missing:
         gaps = pd.DataFrame({"year": missing, "text": "n/a"})
-        layers.append(alt.Chart(gaps).mark_text(baseline="bottom", dy=-2, fontSize=11, color=MUTED).encode(
-            x=x, y=alt.value(300 - 2), text="text:N",
+        layers.append(alt.Chart(gaps).mark_text(baseline="bottom", dy=-2, fontSize=9 if narrow else 11, color=MUTED).encode(
+            x=x, y=alt.value((340 if narrow else 300) - 2), text="text:N",
             tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("text:N", title="Total")]))
-    chart = alt.layer(*layers).properties(width=WIDTH, height=300)
+    chart = alt.layer(*layers).properties(width=NARROW_WIDTH - 70 if narrow else WIDTH, height=340 if narrow else 300)
     peak = data_years.loc[data_years["names_listed"].idxmax()]
     gap_text = (f" No verified total for {', '.join(missing)} (marked n/a)." if missing else "")
     return finish(
         chart,
+        narrow=narrow,
         title="Names on the IRS lists of people who gave up US citizenship",
         subtitle="Federal Register lists under IRC section 6039G, by year; dashed lines mark laws and fee changes",
         description=(f"Bar chart of names published per year in the section 6039G lists, {lo}-{hi}, from "
@@ -799,7 +949,8 @@ def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame) -> alt
     )
 
 
-def ch4_renunciation_fee(rules: pd.DataFrame, no_fee_years: int = 2) -> alt.VConcatChart:
+@_responsive
+def ch4_renunciation_fee(rules: pd.DataFrame, no_fee_years: int = 2, narrow: bool = False) -> alt.VConcatChart:
     """The State Department fee to renounce (since 2015: any CLN request) as a step line.
 
     The fee was free before the first row; ``no_fee_years`` years of zero fee are drawn before it.
@@ -818,7 +969,7 @@ def ch4_renunciation_fee(rules: pd.DataFrame, no_fee_years: int = 2) -> alt.VCon
     points.append({"date": end, "fee": values[-1], "label": "", "note": "(line drawn to the end of the year)"})
     frame = pd.DataFrame(points)
     frame["date_text"] = frame["date"].dt.strftime("%d %b %Y")
-    x = alt.X("date:T", title="Date the fee took effect", axis=alt.Axis(format="%Y", tickCount=8))
+    x = alt.X("date:T", title="Date the fee took effect", axis=alt.Axis(format="%Y", tickCount=4 if narrow else 8))
     y = alt.Y("fee:Q", title="Fee in US dollars", axis=alt.Axis(format="$,d"),
               scale=alt.Scale(domain=[0, max(values) * 1.2]))
     line = alt.Chart(frame).mark_line(interpolate="step-after", color=PALETTE[0], strokeWidth=2.5).encode(x=x, y=y)
@@ -828,10 +979,11 @@ def ch4_renunciation_fee(rules: pd.DataFrame, no_fee_years: int = 2) -> alt.VCon
                            alt.Tooltip("fee:Q", title="Fee", format="$,d")])
     text = alt.Chart(changes).mark_text(align="left", dx=6, dy=-10, fontSize=12, fontWeight=600).encode(
         x=x, y=y, text="label:N")
-    chart = alt.layer(line, dots, text).properties(width=WIDTH, height=240)
+    chart = alt.layer(line, dots, text).properties(width=NARROW_WIDTH - 110 if narrow else WIDTH, height=240)
     steps = "; ".join(f"{_ch4_money(v)} from {d.day} {d:%B %Y}" for d, v in zip(dates, values))
     return finish(
         chart,
+        narrow=narrow,
         title="What the State Department charges to process a renunciation",
         subtitle="Fee for a Certificate of Loss of Nationality request, nominal US dollars; no fee before "
                  f"{first:%B %Y}",
@@ -840,7 +992,8 @@ def ch4_renunciation_fee(rules: pd.DataFrame, no_fee_years: int = 2) -> alt.VCon
     )
 
 
-def ch4_exit_tax_thresholds(rules: pd.DataFrame) -> alt.VConcatChart:
+@_responsive
+def ch4_exit_tax_thresholds(rules: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """The exit-tax amounts by year: each panel one amount, each bar the period it applied.
 
     Amounts indexed for inflation apply for one calendar year (a missing year shows as a gap).
@@ -865,13 +1018,13 @@ def ch4_exit_tax_thresholds(rules: pd.DataFrame) -> alt.VConcatChart:
     frame = pd.DataFrame(rows)
     order = [CH4_RULE_LABELS[r] for r in keep if CH4_RULE_LABELS[r] in set(frame["rule"])]
     seg = alt.Chart(frame).mark_rule(strokeWidth=5, color=PALETTE[0]).encode(
-        x=alt.X("start:T", title="Year", axis=alt.Axis(format="%Y", tickCount=10)),
+        x=alt.X("start:T", title="Year", axis=alt.Axis(format="%Y", tickCount=5 if narrow else 10)),
         x2="stop:T",
         y=alt.Y("value:Q", title="US dollars", axis=alt.Axis(format="$,.3~s", tickCount=4),
                 scale=alt.Scale(zero=True)),
         tooltip=[alt.Tooltip("rule:N", title="Amount"), alt.Tooltip("value_text:N", title="Value"),
                  alt.Tooltip("period:N", title="Applies")],
-    ).properties(width=WIDTH - 40, height=95)
+    ).properties(width=NARROW_WIDTH - 80 if narrow else WIDTH - 40, height=95)
     chart = seg.facet(
         row=alt.Row("rule:N", sort=order, title=None,
                     header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelOrient="top",
@@ -888,6 +1041,7 @@ def ch4_exit_tax_thresholds(rules: pd.DataFrame) -> alt.VConcatChart:
             summary.append(f"{r} {a['value_text']} in {a['start']:%Y}, {b['value_text']} in {b['start']:%Y}")
     return finish(
         chart,
+        narrow=narrow,
         title="The exit tax: who is caught, and how much gain is spared",
         subtitle="Amounts under IRC sections 877(a)(2) and 877A, nominal US dollars, by the year they applied",
         description="Three panels of amounts over time: " + "; ".join(summary) + ". Gaps are years not in the data.",

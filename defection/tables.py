@@ -168,12 +168,20 @@ def violent_acts(cases: pd.DataFrame) -> pd.DataFrame:
 
 #: Columns of the case browser: heading, and how dx-cases.js sorts it.
 CASE_COLUMNS = [("Name", "text"), ("Year", "number"), ("From", "text"), ("To", "text"),
-                ("Route", "text"), ("Outcome", "text"), ("Confidence", "number"), ("Source", "text")]
+                ("Route", "text"), ("Outcome", "text"), ("Confidence", "number"), ("Source", "text"),
+                ("Note", "none")]  # "none": not sortable
 
 
 def _cell(value) -> str:
     """A cell's text: missing is empty, everything else escaped (quotes too)."""
     return "" if value is None or pd.isna(value) else escape(str(value), quote=True)
+
+
+def _note(value) -> str:
+    """The row's coding note (``cases.csv`` ``note``), folded: it explains how the row was coded,
+    so a row that looks odd says why. Escaped like every other cell."""
+    text = _cell(value)
+    return f"<details><summary>Note</summary>{text}</details>" if text else ""
 
 
 def _source_link(url, title) -> str:
@@ -190,8 +198,9 @@ def case_browser(cases: pd.DataFrame) -> Html:
     It reads as an ordinary table without JavaScript; ``dx-cases.js`` (loaded
     only on pages that have one) adds a text filter, sortable columns and a
     live count. Countries are shown by name (``countries.csv``), coded values
-    by their labels, and each row links to the source it was checked against.
-    Row ids (``case-<id>``) let a case be linked to directly.
+    by their labels, and each row links to the source it was checked against
+    and carries its coding note, folded (``<details>``). Row ids (``case-<id>``)
+    let a case be linked to directly.
     """
     confidence = data.vocabulary("cases", "confidence")
     ordered = cases.sort_values(["year", "name"], kind="stable")
@@ -206,11 +215,13 @@ def case_browser(cases: pd.DataFrame) -> Html:
                  _cell(data.label(r.method)), _cell(data.label(r.outcome))]
         rows.append(f'<tr id="case-{_cell(r.id)}"><td>' + "</td><td>".join(cells)
                     + f'</td><td data-sort="{rank}">{_cell(data.label(r.confidence))}</td>'
-                    + f"<td>{_source_link(r.source_url, r.source_title)}</td></tr>")
+                    + f"<td>{_source_link(r.source_url, r.source_title)}</td>"
+                    + f"<td>{_note(getattr(r, 'note', None))}</td></tr>")
     n = len(rows)
     html = (f'<div class="dx-cases" data-dx-cases>'
             f'<div class="dx-cases-scroll" role="region" aria-labelledby="dx-cases-caption" tabindex="0">'
             f'<table class="dx-table dx-cases-table">'
+            # dx-cases.js keeps the caption counting the rows shown ("12 of 130 cases shown").
             f'<caption id="dx-cases-caption">All {n} cases in cases.csv</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table></div></div>")
     return Html(html, f"{n} cases (the table is shown in the HTML page)")

@@ -165,7 +165,8 @@ def test_case_browser_filters_sorts_and_announces(browser, server, axe):
         names = page.evaluate(fold, _visible_names(page))
         assert names == sorted(names)
         assert headings.nth(0).get_attribute("aria-sort") == "ascending"
-        assert [headings.nth(i).get_attribute("aria-sort") for i in range(1, headings.count())] == [None] * 7
+        assert [headings.nth(i).get_attribute("aria-sort") for i in range(1, headings.count())] == \
+            [None] * (headings.count() - 1)
         assert "sorted by Name, ascending" in status.inner_text()
         name_button.click()
         assert headings.nth(0).get_attribute("aria-sort") == "descending"

@@ -70,7 +70,7 @@ def test_every_chart_shows_the_data(site, name):
         spec = getattr(charts, function)(*frames).to_dict()
         fresh = vlc.vegalite_to_vega(spec)
         block = re.search(rf'<figure[^>]*id="{re.escape(figure_id)}".*?'
-                          r'<div class="dx-chart" data-dx-spec="([^"]+)" data-dx-spec-dark="([^"]+)">(.*?)</figure>',
+                          r'<div class="dx-chart" data-dx-spec="([^"]+)" data-dx-spec-dark="([^"]+)"[^>]*>(.*?)</figure>',
                           html, re.S)
         assert block, f"{figure_id}: no chart in the page"
         # The live chart (light and dark) and the "Data and downloads" CSV files all show the data.

@@ -106,10 +106,18 @@ def test_landing_page_maps_every_chapter_with_its_reading_time():
     from dxbook import readability
 
     intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    # The map is a definition list (one entry per chapter, readable on a phone): the term
+    # links the chapter, the definition summarises it and ends with its reading time.
+    chapter_map = re.search(r"^:::\{container\} dx-chapter-map\n(.*?)^:::$", intro, re.M | re.S)
+    assert chapter_map, "intro.md has no chapter map (:::{container} dx-chapter-map)"
+    entries = re.split(r"\n\s*\n", chapter_map.group(1).strip())
+    assert len(entries) == len(CHAPTERS), "one entry per chapter"
     for number, name in enumerate(CHAPTERS, start=1):
         token = f"about {{{{ ch{number}_minutes }}}} minutes"
-        row = re.search(rf"^\|[^\n]*\{{doc\}}`{re.escape(name)}`[^\n]*\|\s*{re.escape(token)}\s*\|$", intro, re.M)
-        assert row, f"{name} missing from the chapter map"
+        entry = entries[number - 1]
+        assert re.match(rf"Chapter {number}: \{{doc\}}`{re.escape(name)}`\n: ", entry), \
+            f"{name} missing from the chapter map (or out of order)"
+        assert token in entry, f"{name}: the chapter map does not give its reading time"
         assert token in source(name), f"{name}: the chapter does not quote the computed reading time"
         stated = readability.stats(source(name))["minutes"]
         words = prose_words(source(name))

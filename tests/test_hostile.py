@@ -79,8 +79,11 @@ def test_hostile_data_shows_as_text_and_never_runs(browser, hostile_site):
             svg_text = page.evaluate("[...document.querySelectorAll('svg, .dx-chart img, .dx-chart-table')]"
                                      ".map(s => (s.getAttribute('aria-label') || s.getAttribute('alt') || '')"
                                      " + s.textContent).join(' ')")
+            # The charts' explorable descriptions (explore.py): planted values are text there too.
+            tree_text = page.evaluate("[...document.querySelectorAll('.dx-explore-tree')].map(t => t.textContent).join(' ')")
             context.close()
             if name.startswith("chapters/0"):
+                assert IMG in tree_text or BREAK in tree_text, f"{name}: planted data not shown literally in a chart's tree"
                 assert IMG in text or IMG in svg_text or "onerror" in svg_text, f"{name}: planted name not shown literally"
             if name in ("chapters/01-how-defection-works", "chapters/03-state-retaliation"):
                 assert "svg onload" in text + svg_text, f"{name}: planted country name not shown literally"

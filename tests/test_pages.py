@@ -120,14 +120,17 @@ def test_case_browser_table_is_escaped_and_never_links_a_non_web_address():
     from defection import data, tables
 
     cases = data.cases().head(3).copy()
-    for column in ("name", "source_title", "origin_name"):
+    for column in ("name", "source_title", "origin_name", "note"):
         cases[column] = cases[column].astype("object")
     cases.loc[cases.index[0], "name"] = '<img src=x onerror="alert(1)">'
     cases.loc[cases.index[0], "source_title"] = "<script>alert(2)</script>"
     cases.loc[cases.index[1], "origin_name"] = "\"'><svg onload=alert(3)>"
     cases.loc[cases.index[1], "source_url"] = 'https://example.org/"onmouseover="alert(4)'
     cases.loc[cases.index[2], "source_url"] = "javascript:alert(5)"
+    cases.loc[cases.index[2], "note"] = "</details></td><script>alert(6)</script>"
     html = tables.case_browser(cases)._repr_html_()
+    assert "&lt;/details&gt;&lt;/td&gt;&lt;script&gt;alert(6)" in html
+    assert html.count("<details>") == html.count("</details>") == 3
     assert "<img" not in html and "<script" not in html and "<svg" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert 'href="https://example.org/&quot;onmouseover=&quot;alert(4)"' in html
@@ -143,7 +146,7 @@ def test_case_browser_has_every_case_with_names_labels_and_source(site):
 
     html = (site / "chapters" / "data.html").read_text(encoding="utf-8")
     parsed = page_cases(html)
-    assert parsed.headings == ["Name", "Year", "From", "To", "Route", "Outcome", "Confidence", "Source"]
+    assert parsed.headings == ["Name", "Year", "From", "To", "Route", "Outcome", "Confidence", "Source", "Note"]
     rows = {r["id"]: r for r in parsed.rows}
     cases = read_cases()
     assert len(parsed.rows) == len(cases) == len(rows), "one row per case in cases.csv"
@@ -157,7 +160,8 @@ def test_case_browser_has_every_case_with_names_labels_and_source(site):
             data.label(case["outcome"]), data.label(case["confidence"])], case["id"]
         assert row["cells"][7] == case["source_title"].strip(), case["id"]
         assert row["links"] == [case["source_url"]], case["id"]
-        assert not row.get("tags"), f"{case['id']}: markup inside a cell: {row.get('tags')}"
+        # The only markup inside a cell: the source link, and the note folded in <details>.
+        assert set(row.get("tags", [])) <= {"details", "summary"}, f"{case['id']}: markup inside a cell: {row.get('tags')}"
     # Sorted by year (then name) as built, and the Year heading says so.
     years = [int(r["cells"][1]) for r in parsed.rows]
     assert years == sorted(years)

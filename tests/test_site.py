@@ -136,8 +136,9 @@ def test_chart_script_only_on_chart_pages_and_every_chart_has_svg(site):
         if n_charts:
             with_charts += 1
             # Each chart: a light and a dark image of its build-time SVG, both with the text alternative.
-            static = re.findall(r'<div class="dx-chart-static"><img class="dx-chart-light" src="([^"]+\.svg)" alt="[^"]+"'
-                                r'[^>]*><img class="dx-chart-dark" src="([^"]+\.dark\.svg)" alt="[^"]+"', text)
+            static = re.findall(r'<div class="dx-chart-static"><picture>(?:<source [^>]*>)?<img class="dx-chart-light" '
+                                r'src="([^"]+\.svg)" alt="[^"]+"[^>]*></picture><picture>(?:<source [^>]*>)?'
+                                r'<img class="dx-chart-dark" src="([^"]+\.dark\.svg)" alt="[^"]+"', text)
             assert len(static) == n_charts, f"{path.relative_to(site)}: every chart needs labelled static images"
             for light, dark in static:
                 for src in (light, dark):

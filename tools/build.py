@@ -65,8 +65,9 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 #: Folders that other tools write into the published site after the build (``make pdf``
-#: prints into ``_build/html/pdf``): a new site keeps the last ones until they are made again.
-KEEP = ("pdf",)
+#: prints into ``_build/html/pdf``; the site ZIP and EPUB go to ``offline``, see
+#: tools/editions.py): a new site keeps the last ones until they are made again.
+KEEP = ("pdf", "offline")
 
 
 def publish(stage: Path, live: Path) -> None:
@@ -226,7 +227,9 @@ def build(out: Path, srcdir: Path = ROOT, verbose: bool = False, echo=print) -> 
     builddir.mkdir(parents=True, exist_ok=True)
     seed(stage, live)
     log_path = builddir / "build.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # The editions archive (every release's frozen files; _ext/dxbook/releases.py) beside the build.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "DX_EDITIONS": os.environ.get("DX_EDITIONS") or str(builddir / "editions")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--sphinx", str(srcdir), str(stage)]
     keep = _Filter(verbose)
     with open(log_path, "w", encoding="utf-8") as log:

@@ -26,8 +26,13 @@
 ``mystconv``  MyST to plain Jupyter Markdown, for the notebooks
 ``casebrowser`` the data page's case browser script (``dx-cases.js``), on
               that page only
+``explore``   every chart's explorable description (a WAI-ARIA tree; nested list
+              without JavaScript), from the chart's own spec and data
+``frontpage`` the front page's picture: a chapter's chart, copied in at build end
 ``history``   each page's "Last updated" date from git, and a footer link to
               the changes and corrections
+``releases``  editions: the archive of every release's files in the site, the
+              Editions page, every page's "Cite this edition"
 ============  =================================================================
 """
 from __future__ import annotations
@@ -37,7 +42,8 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, questions, security, worksheets
-from . import cartridge, casebrowser, history, readability, teaching  # noqa: F401 (cartridge: used by worksheets)
+from . import cartridge, casebrowser, frontpage, history, readability, teaching  # noqa: F401 (cartridge: used by worksheets)
+from . import releases
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,9 +61,11 @@ def setup(app: Sphinx):
     questions.setup(app)
     worksheets.setup(app)
     casebrowser.setup(app)
+    frontpage.setup(app)
     history.setup(app)
     readability.setup(app)
     teaching.setup(app)
+    releases.setup(app)
     security.setup(app)  # last: it hashes the final HTML
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))

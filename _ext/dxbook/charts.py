@@ -4,16 +4,18 @@ A chart cell renders to ``<div class="dx-chart">`` (``defection/charts.py``):
 the static SVG, its dark-mode twin and both compiled Vega specs, inline. At
 build end each block becomes
 
-* two ``<img>`` (light and dark) of the build-time SVGs, with the chart's text
-  alternative as ``alt``: an image costs the page no style or layout work,
-  unlike some 2,000 inline SVG elements per chart;
+* two ``<picture>`` (light and dark) of the build-time SVGs, with the chart's
+  text alternative as ``alt``: an image costs the page no style or layout work,
+  unlike some 2,000 inline SVG elements per chart. Each picture offers the
+  chart's narrow (phone) layout to a viewport of at most ``NARROW_MEDIA``, so
+  the browser fetches only the layout it shows;
 * a folded "Data and downloads" box: the data the chart shows as a table (for
   screen readers, and anyone who prefers numbers) and links to it as CSV and
   to the chart as SVG and PNG;
 * the Vega specs as files, fetched by ``dx/dx-charts.js`` only when the chart
   nears the viewport, which then also loads the vendored Vega runtime and its
   CSP-safe expression interpreter (``static/dx/README.txt``) and follows the
-  page's theme.
+  page's theme and, by the same media query, the layout the pictures show.
 
 The files go to ``_static/charts/``, named by content hash. Only pages with a
 chart load the chart script.
@@ -31,6 +33,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from . import explore
 from .htmlfiles import remove_unlinked, rewrite_html
 
 logger = logging.getLogger(__name__)
@@ -41,7 +44,13 @@ BLOCK = re.compile(
     r'<div class="dx-chart"><div class="dx-chart-static">(?P<svg><svg.*?</svg>)</div>'
     r'<template class="dx-chart-dark">(?P<dark><svg.*?</svg>)</template>'
     r'<script type="application/json" class="dx-chart-spec">(?P<spec>.*?)</script>'
-    r'<script type="application/json" class="dx-chart-spec-dark">(?P<specdark>.*?)</script></div>', re.S)
+    r'<script type="application/json" class="dx-chart-spec-dark">(?P<specdark>.*?)</script>'
+    r'(?:<template class="dx-chart-narrow">(?P<nsvg><svg.*?</svg>)</template>'
+    r'<template class="dx-chart-narrow-dark">(?P<ndark><svg.*?</svg>)</template>'
+    r'<script type="application/json" class="dx-chart-spec-narrow">(?P<nspec>.*?)</script>'
+    r'<script type="application/json" class="dx-chart-spec-narrow-dark">(?P<nspecdark>.*?)</script>)?</div>', re.S)
+#: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
+NARROW_MEDIA = "(max-width: 600px)"
 
 
 def page_has_chart(body: str) -> bool:
@@ -116,13 +125,16 @@ class ChartFiles:
             seen.append(1)
             svg, dark = m.group("svg"), m.group("dark")
             spec = json.loads(m.group("spec").replace("<\\/", "</"))
+            view = explore.take_view(spec)  # the chart's encodings, for its explorable description
+            spec_text = (m.group("spec").replace("<\\/", "</") if view is None
+                         else json.dumps(spec, separators=(",", ":"), ensure_ascii=False))
             key = hashlib.sha256(m.group(0).encode("utf-8")).hexdigest()[:16]
             alt = unescape(re.search(r'aria-label="([^"]*)"', svg).group(1))
             title = spec.get("title", {}).get("text", "") if isinstance(spec.get("title"), dict) else ""
             names = {
                 "light": self._write(f"{key}.svg", svg.encode("utf-8")),
                 "dark": self._write(f"{key}.dark.svg", dark.encode("utf-8")),
-                "spec": self._write(f"{key}.vg.json", m.group("spec").replace("<\\/", "</").encode("utf-8")),
+                "spec": self._write(f"{key}.vg.json", spec_text.encode("utf-8")),
                 "specdark": self._write(f"{key}.dark.vg.json",
                                         m.group("specdark").replace("<\\/", "</").encode("utf-8")),
                 "png": self._write(f"{key}.png", lambda: _png(svg)),
@@ -132,27 +144,82 @@ class ChartFiles:
                 csv_name = self._write(f"{key}.{i + 1}.csv", to_csv(rows).encode("utf-8"))
                 links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
                 tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else "")))
+            described = explore.tree(view, datasets(spec), title) if view else ""
             width, height = _size(svg)
             size = f' width="{width}" height="{height}"' if width else ""
+            narrow_attrs, sources = "", {"light": "", "dark": ""}
+            if m.group("nsvg"):
+                nsvg, ndark = m.group("nsvg"), m.group("ndark")
+                nspec = m.group("nspec").replace("<\\/", "</").encode("utf-8")
+                nspecdark = m.group("nspecdark").replace("<\\/", "</").encode("utf-8")
+                narrow = {
+                    "light": self._write(f"{key}.narrow.svg", nsvg.encode("utf-8")),
+                    "dark": self._write(f"{key}.narrow.dark.svg", ndark.encode("utf-8")),
+                    "spec": self._write(f"{key}.narrow.vg.json", nspec),
+                    "specdark": self._write(f"{key}.narrow.dark.vg.json", nspecdark),
+                }
+                nwidth, nheight = _size(nsvg)
+                nsize = f' width="{nwidth}" height="{nheight}"' if nwidth else ""
+                for theme in ("light", "dark"):
+                    sources[theme] = (f'<source media="{NARROW_MEDIA}" srcset="{prefix}{narrow[theme]}" '
+                                      f'type="image/svg+xml"{nsize}>')
+                narrow_attrs = (f' data-dx-media="{NARROW_MEDIA}" data-dx-spec-narrow="{prefix}{narrow["spec"]}"'
+                                f' data-dx-spec-narrow-dark="{prefix}{narrow["specdark"]}"')
             return (
                 f'<div class="dx-chart" data-dx-spec="{prefix}{names["spec"]}" '
-                f'data-dx-spec-dark="{prefix}{names["specdark"]}">'
-                # On a phone the chart keeps a legible width and scrolls sideways (dx.css);
-                # the scroll box is focusable so keyboards can scroll it too.
+                f'data-dx-spec-dark="{prefix}{names["specdark"]}"{narrow_attrs}>'
+                # A phone gets the chart's narrow layout (the <source>); the box scrolls
+                # sideways only if a chart is still wider than its column.
                 f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
                 f'<div class="dx-chart-static">'
+                f'<picture>{sources["light"]}'
                 f'<img class="dx-chart-light" src="{prefix}{names["light"]}" alt="{escape(alt, quote=True)}"{size}'
-                f'{lazy} decoding="async">'
+                f'{lazy} decoding="async"></picture>'
+                f'<picture>{sources["dark"]}'
                 f'<img class="dx-chart-dark" src="{prefix}{names["dark"]}" alt="{escape(alt, quote=True)}"{size}'
-                f' loading="lazy" decoding="async">'
+                f' loading="lazy" decoding="async"></picture>'
                 "</div></div>"
                 '<details class="dx-chart-data"><summary>Data and downloads</summary>'
                 f'<p>Download: {" · ".join(links)} · <a href="{prefix}{names["light"]}" download>chart (SVG)</a>'
-                f' · <a href="{prefix}{names["png"]}" download>chart (PNG)</a></p>{"".join(tables)}</details>'
+                f' · <a href="{prefix}{names["png"]}" download>chart (PNG)</a></p>{described}{"".join(tables)}</details>'
                 "</div>"
             )
 
         return BLOCK.sub(one, html)
+
+
+def notebook_data(data: dict) -> tuple[dict, dict] | None:
+    """(data, metadata) of a chart output for the downloadable notebooks, or None if
+    ``data`` is no chart: a PNG of the chart (which every viewer shows, even an
+    untrusted notebook in JupyterLab, GitHub's and VS Code's previews, Colab), its
+    SVG, and the title as one line of ``text/plain``; no HTML, no Vega-Lite JSON."""
+    import base64
+
+    html = data.get("text/html", "")
+    html = "".join(html) if isinstance(html, list) else html
+    m = BLOCK.search(html) if MARKER in html else None
+    if not m:
+        return None
+    svg = m.group("svg")
+    spec = json.loads(m.group("spec").replace("<\\/", "</"))
+    title = spec.get("title", {}).get("text", "") if isinstance(spec.get("title"), dict) else ""
+    title = " ".join(title) if isinstance(title, list) else str(title)
+    width, height = _size(svg)
+    out = {"image/png": base64.b64encode(_small_png(svg)).decode("ascii"),
+           "image/svg+xml": svg,
+           "text/plain": f"Chart: {title}" if title else "Chart"}
+    meta = {"image/png": {"width": round(float(width)), "height": round(float(height))}} if width else {}
+    return out, meta
+
+
+def _small_png(svg: str) -> bytes:
+    """The chart as a sharp (2x) PNG in 128 colours: a tenth of the full-colour size, for notebooks."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(_png(svg))).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _png(svg: str) -> bytes:
@@ -167,6 +234,7 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     if has_chart:
         # Called during html-page-context, add_js_file adds the script to this page only.
         app.add_js_file("dx/dx-charts.js", loading_method="defer")
+        app.add_js_file("dx/dx-explore.js", loading_method="defer")  # the charts' explorable descriptions
 
 
 def _finish(app: Sphinx, exception) -> None:

@@ -35,11 +35,27 @@ def plain_title(title: str) -> str:
     return " ".join(unescape(re.sub(r"<[^>]+>", "", title or "")).split())
 
 
-def tags(site_title: str, page_title: str, desc: str, url: str, is_article: bool) -> str:
+#: The front page's title: the book's name once, with what the book is (as CITATION.cff
+#: and the front page's "How to cite" give it), not "Defection Explained — Defection Explained".
+FRONT_SUBTITLE = "an open textbook"
+
+
+def front_title(site_title: str) -> str:
+    return f"{site_title}: {FRONT_SUBTITLE}"
+
+
+def page_title_text(site_title: str, page_title: str, is_front: bool = False) -> str:
+    """A page's title as a tab or a shared link shows it: the page, then the book, each once."""
     page_title = plain_title(page_title) or site_title
+    if is_front or page_title == site_title:
+        return front_title(site_title) if is_front else site_title
+    return f"{page_title} — {site_title}"
+
+
+def tags(site_title: str, page_title: str, desc: str, url: str, is_article: bool, is_front: bool = False) -> str:
     values = {
         ("name", "description"): desc,
-        ("property", "og:title"): f"{page_title} — {site_title}" if page_title != site_title else page_title,
+        ("property", "og:title"): page_title_text(site_title, page_title, is_front),
         ("property", "og:description"): desc,
         ("property", "og:type"): "article" if is_article else "website",
         ("property", "og:site_name"): site_title,
@@ -53,8 +69,12 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     site_title = app.config.html_title
     desc = description(doctree) or site_title
     url = (app.config.html_baseurl or "") + pagename + ".html"
+    is_front = pagename == app.config.root_doc
     context["metatags"] = context.get("metatags", "") + tags(
-        site_title, context.get("title") or site_title, desc, url, pagename.startswith("chapters/"))
+        site_title, context.get("title") or site_title, desc, url, pagename.startswith("chapters/"), is_front)
+    if is_front:
+        # templates/layout.html: the <title> names the book once (the theme would repeat it).
+        context["dx_front_title"] = front_title(site_title)
     if pagename.startswith(TEACHER_PAGES):
         # Public, as everything on a static site is (the teacher guide says so), but not
         # offered to students by search engines.

@@ -235,7 +235,7 @@ def build_notebooks(app: Sphinx, docname: str, executed, glue: dict):
         source = source.strip("\n")
         if not source.strip():
             continue
-        outputs = [o for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+        outputs = [chart_output(o) for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
         new = _code_cell(nbformat, source, outputs, hidden=_hidden(cell))
         add(new, only="teacher" if in_solution else None)
 
@@ -269,11 +269,23 @@ def _emit(piece: Piece, add, figures: dict, glue: dict, nbformat, in_solution: b
     elif piece.kind == "figure":
         bundle = glue[piece.key]
         output = nbformat.v4.new_output("display_data", data=bundle["data"], metadata={})
+        output = chart_output(output)
         add(_code_cell(nbformat, figures.get(piece.key, "# (chart)"), [output], hidden=True), only=only)
         add(nbformat.v4.new_markdown_cell(piece.text), only=only)
     elif piece.kind == "exercise":
         add(nbformat.v4.new_markdown_cell(piece.text))
         add(_code_cell(nbformat, ANSWER_CELL), only="student")
+
+
+def chart_output(output):
+    """A chart output as every notebook viewer can show it (charts.notebook_data); others unchanged."""
+    from .charts import notebook_data
+
+    found = notebook_data(output.get("data", {})) if output.get("output_type") in ("display_data", "execute_result") else None
+    if found is None:
+        return output
+    output["data"], output["metadata"] = found
+    return output
 
 
 def teacher_notebook_path(docname: str) -> str:

@@ -64,11 +64,11 @@ KINDS = {
 }
 
 
-def page(kind: str, title: str, docname: str, body: str) -> str:
+def page(kind: str, title: str, docname: str, body: str, chapter: str = "") -> str:
     label, index, description = KINDS[kind]
     robots = "" if index else '<meta name="robots" content="noindex">\n'
     return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
-                       chapter=escape(title), docname=docname, body=body)
+                       chapter=escape(chapter or title), docname=docname, body=body)
 
 
 def _lines(n: int) -> str:
@@ -181,7 +181,8 @@ def _write(app: Sphinx, exception) -> None:
             path = out / folder / f"{name}.html"
             path.parent.mkdir(parents=True, exist_ok=True)
             heading = f"{teach['assessment']['title']}" if folder == "tasks" else title
-            text = page(folder, heading if folder != "tasks" else f"{heading} ({title})", chapter.docname, body)
+            text = page(folder, heading if folder != "tasks" else f"{heading} ({title})", chapter.docname, body,
+                        chapter=title)
             path.write_text(text, encoding="utf-8")
             sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}.get(folder, folder)] = text
     written = lms.write_exports(chapters, titles, out / "questions")

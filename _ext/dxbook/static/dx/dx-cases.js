@@ -4,7 +4,7 @@
  * which is complete and readable without JavaScript. This adds, on pages that
  * have one: a labelled search box that filters the rows, column headings that
  * are buttons and sort the table (aria-sort on the sorted heading), and a
- * live region that says "N of M cases shown".
+ * caption and live region that say "N of M cases shown".
  *
  * Written by hand rather than with a library: tablesort (MIT, small) only
  * sorts, so the filter and the live count would still be ours; the maintained
@@ -35,6 +35,7 @@
     var haystack = rows.map(function (row) { return fold(row.textContent); });
     var headings = Array.prototype.slice.call(table.tHead.rows[0].cells);
     var id = "dx-cases-" + number;
+    var caption = table.caption;
 
     var controls = document.createElement("div");
     controls.className = "dx-cases-controls";
@@ -53,7 +54,7 @@
     hint.textContent = "Type a name, year, country, route or outcome; every word must match. " +
       "Choose a column heading to sort by it, and again to reverse the order.";
     var status = document.createElement("p");
-    status.className = "dx-cases-status";
+    status.className = "dx-cases-status";  // read out; the caption shows the same count
     status.setAttribute("role", "status");  // a polite live region
     controls.append(label, input, hint, status);
     box.insertBefore(controls, box.firstChild);
@@ -61,6 +62,9 @@
     var sortedBy = "";
     function announce() {
       var shown = rows.filter(function (row) { return !row.hidden; }).length;
+      var count = shown === rows.length ? "All " + rows.length + " cases in cases.csv" :
+        shown + " of " + rows.length + " cases shown";
+      if (caption) caption.textContent = count + sortedBy;
       status.textContent = shown + " of " + rows.length + " cases shown" + sortedBy;
     }
 
@@ -91,6 +95,7 @@
     }
 
     headings.forEach(function (heading, column) {
+      if (heading.getAttribute("data-dx-sort") === "none") return;  // the note: not sortable
       var button = document.createElement("button");
       button.type = "button";
       button.className = "dx-sort";

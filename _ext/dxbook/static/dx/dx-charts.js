@@ -5,7 +5,10 @@
  * its compiled Vega specs. When a chart comes near the viewport, this script
  * loads the Vega runtime once, from this site, fetches the spec for the current
  * theme and swaps the image for a live view with tooltips; when the reader
- * switches theme, live charts are redrawn. If anything fails, the image stays.
+ * switches theme, live charts are redrawn. A chart with a narrow (phone) layout
+ * names the media query its <picture> uses (data-dx-media); the live view uses
+ * the same layout as the picture, and is redrawn when the query flips. If
+ * anything fails, the image stays.
  * No request leaves the site.
  *
  * The pages forbid eval (Content-Security-Policy without 'unsafe-eval'), so
@@ -44,14 +47,30 @@
     return document.documentElement.dataset.theme === "dark" ? "dark" : "light";
   }
 
+  var queries = {};
+  function narrow(el) {
+    var media = el.dataset.dxMedia;
+    if (!media || !el.dataset.dxSpecNarrow || !window.matchMedia) return false;
+    if (!queries[media]) {
+      queries[media] = window.matchMedia(media);
+      var redraw = function () { seen.forEach(draw); };
+      if (queries[media].addEventListener) queries[media].addEventListener("change", redraw);
+      else if (queries[media].addListener) queries[media].addListener(redraw);
+    }
+    return queries[media].matches;
+  }
+
   function draw(el) {
-    var wanted = theme();
-    if (el.dataset.dxTheme === wanted && el.dataset.dxState) return;
+    var wanted = theme(), layout = narrow(el) ? "narrow" : "wide";
+    if (el.dataset.dxTheme === wanted && el.dataset.dxLayout === layout && el.dataset.dxState) return;
     el.dataset.dxState = "loading";
     el.dataset.dxTheme = wanted;
+    el.dataset.dxLayout = layout;
     var staticNode = el.querySelector(".dx-chart-static");
     var label = (staticNode.querySelector("img") || {}).alt || "";
-    var url = wanted === "dark" ? el.dataset.dxSpecDark : el.dataset.dxSpec;
+    var dark = wanted === "dark";
+    var url = layout === "narrow" ? (dark ? el.dataset.dxSpecNarrowDark : el.dataset.dxSpecNarrow)
+                                  : (dark ? el.dataset.dxSpecDark : el.dataset.dxSpec);
     Promise.all([loadRuntime(), fetch(url).then(function (r) { return r.json(); })]).then(function (parts) {
       var vega = parts[0], spec = parts[1];
       var host = document.createElement("div");
@@ -60,7 +79,7 @@
         renderer: "svg", container: host, hover: true, expr: window.vegaExpressionInterpreter
       });
       return view.runAsync().then(function () {
-        if (el.dataset.dxTheme !== wanted) { view.finalize(); return; }  // the theme changed meanwhile
+        if (el.dataset.dxTheme !== wanted || el.dataset.dxLayout !== layout) { view.finalize(); return; }  // changed meanwhile
         var svg = host.querySelector("svg");
         if (svg) {
           svg.setAttribute("role", "img");

@@ -53,6 +53,10 @@
   var files = {};
   function keysFor(form) {
     var url = form.closest(".dx-quiz").dataset.dxKeys;
+    // The offline site ZIP (tools/editions.py) also has each keys file as a script, since a
+    // page opened from disk (file://) cannot fetch: it sets window.dxQuizKeys[file name].
+    var offline = window.dxQuizKeys && window.dxQuizKeys[url.split("/").pop()];
+    if (!files[url] && offline) files[url] = Promise.resolve(offline);
     if (!files[url]) {
       files[url] = fetch(url).then(function (r) {
         if (!r.ok) throw new Error(url + ": " + r.status);
