@@ -37,6 +37,29 @@ def server(site):
         yield base
 
 
+def watched_page(browser, url: str, allow, viewport=None):
+    """Open ``url`` in a new context that records console errors, page errors and policy
+    violations (``window.__dxViolations``), and aborts, and records, every request whose URL
+    ``allow(url)`` refuses. Returns (context, page, errors, refused)."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    errors, refused = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script(WATCH_POLICY)
+
+    def guard(route):
+        if allow(route.request.url):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.goto(url, wait_until="load")
+    return context, page, errors, refused
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     path = find_chromium()

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import WATCH_POLICY, toc_docnames
+from conftest import toc_docnames, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -26,25 +26,8 @@ def axe():
 
 
 def visit(browser, url):
-    """Load ``url``; return the page, console errors and foreign requests."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors, foreign = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.add_init_script(WATCH_POLICY)
-
-    def guard(route):
-        host = urlparse(route.request.url).hostname
-        if route.request.url.startswith(("data:", "blob:")) or host == "127.0.0.1":
-            route.continue_()
-        else:
-            foreign.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.goto(url, wait_until="load")
-    return context, page, errors, foreign
+    """Load ``url``; return the page, console errors and foreign requests (any host but 127.0.0.1)."""
+    return watched_page(browser, url, lambda u: u.startswith(("data:", "blob:")) or urlparse(u).hostname == "127.0.0.1")
 
 
 def draw_all_charts(page):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, WATCH_POLICY
+from conftest import ROOT, watched_page
 
 import sys
 sys.path.insert(0, str(ROOT / "_ext"))
@@ -45,7 +45,7 @@ def test_site_zip_is_reproducible_and_whole(site):
         assert top + must in names, must
     assert not [n for n in names if n.startswith(top + "editions/") or n.endswith(ed.site_zip_name(VERSION))]
     # The same site gives the same bytes.
-    assert ed._deterministic_zip({"b": b"1", "a": b"2"}) == ed._deterministic_zip({"a": b"2", "b": b"1"})
+    assert ed.reproducible_zip({"b": b"1", "a": b"2"}) == ed.reproducible_zip({"a": b"2", "b": b"1"})
 
 
 @pytest.mark.browser
@@ -54,23 +54,9 @@ def test_site_zip_works_from_disk(site, browser, tmp_path):
     with zipfile.ZipFile(_zip(site)) as z:
         z.extractall(tmp_path)
     root = tmp_path / f"defection-explained-{VERSION}"
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors, remote = [], []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.add_init_script(WATCH_POLICY)
-
-    def guard(route):
-        if route.request.url.startswith(("file:", "data:", "blob:")):
-            route.continue_()
-        else:
-            remote.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
+    context, page, errors, remote = watched_page(browser, (root / "index.html").as_uri(),
+                                                 lambda u: u.startswith(("file:", "data:", "blob:")))
     try:
-        page.goto((root / "index.html").as_uri(), wait_until="load")
         page.locator("nav.bd-docs-nav a[href*='01-how-defection-works']").first.click()
         page.wait_for_load_state("load")
         assert page.url.startswith("file://") and page.url.split("#")[0].endswith("chapters/01-how-defection-works.html")

@@ -32,18 +32,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import re
 import shutil
 import sys
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
+from dxbook.lms import reproducible_zip  # noqa: E402
 from dxbook.releases import copy_archive, edition_files, read_citation  # noqa: E402
 
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _KEYS_ATTR = re.compile(r'data-dx-keys="([^"]+\.json)"')
 _QUIZ_SCRIPT = re.compile(r'<script[^>]*src="[^"]*dx/dx-quiz\.js[^"]*"[^>]*>\s*</script>')
 _CHARTS_SCRIPT = re.compile(r'<script[^>]*src="[^"]*dx/dx-charts\.js[^"]*"[^>]*>\s*</script>\n?')
@@ -55,18 +53,6 @@ def version(root: Path = ROOT) -> str:
 
 def site_zip_name(v: str) -> str:
     return f"defection-explained-site-{v}.zip"
-
-
-def _deterministic_zip(files: dict[str, bytes]) -> bytes:
-    stream = io.BytesIO()
-    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.compress_type = zipfile.ZIP_STORED if name.endswith((".zip", ".whl", ".pdf", ".epub", ".woff2",
-                                                                       ".png", ".jpg")) else zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[name])
-    return stream.getvalue()
 
 
 def _left_out(rel: str, v: str) -> bool:
@@ -132,7 +118,7 @@ def make_zip(site: Path, v: str) -> Path:
         f"Defection Explained, version {v}: the whole site, to read offline.\n\n"
         f"Open {top}index.html in a web browser. Everything works from disk except the search\n"
         "results' text snippets and what needs the internet (launching a chapter on Binder or Colab).\n").encode()
-    data = _deterministic_zip(files)
+    data = reproducible_zip(files)
     target = site / "offline" / site_zip_name(v)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
@@ -145,7 +131,7 @@ def make_zip(site: Path, v: str) -> Path:
 def lms_zip(site: Path) -> bytes:
     folder = site / "questions"
     files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-    return _deterministic_zip(files)
+    return reproducible_zip(files)
 
 
 def edition_sources(site: Path, v: str) -> dict[str, Path | bytes]:

@@ -36,7 +36,7 @@ from html import escape
 
 GROUP_CHANNELS = ("row", "column", "facet", "x", "y", "color", "fill", "stroke", "shape")
 POSITION = ("x", "y")
-CHANNEL_ORDER = ("row", "column", "facet", "x", "y", "color", "fill", "stroke", "shape")
+CHANNEL_ORDER = GROUP_CHANNELS  # groups and their items are listed in the channels' order
 VALUE_CHANNELS = ("x", "x2", "y", "y2", "color", "fill", "size", "shape", "text", "row", "column")
 ROLE = {"x": "X axis", "y": "Y axis", "color": "Colour", "fill": "Colour", "stroke": "Colour",
         "shape": "Shape", "row": "Panels (rows)", "column": "Panels (columns)", "facet": "Panels"}

@@ -66,13 +66,18 @@ def general_feedback_html(q: dict) -> str:
     return "".join(parts) + f"<p>{link_html(q)}</p>"
 
 
+#: Members already compressed: stored as they are, not deflated a second time.
+STORED = (".zip", ".imscc", ".whl", ".pdf", ".epub", ".woff2", ".png", ".jpg")
+
+
 def reproducible_zip(files: dict[str, bytes]) -> bytes:
-    """A zip of ``files`` in name order with fixed time stamps and permissions."""
+    """A zip of ``files`` in name order with fixed time stamps and permissions (every zip the
+    book makes: LMS files, cartridges, the teacher pack, the offline site, editions)."""
     stream = io.BytesIO()
     with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name.endswith(STORED) else zipfile.ZIP_DEFLATED
             info.external_attr = (0o40755 << 16 | 0x10) if name.endswith("/") else 0o644 << 16
             archive.writestr(info, files[name])
     return stream.getvalue()

@@ -93,7 +93,7 @@ def _check_rows(spec, where, fail):
         return
     from defection import data
 
-    frame = getattr(data, spec["source"])() if spec["source"] != "cases" else data.cases()
+    frame = getattr(data, spec["source"])()  # the table's loader, e.g. data.cases()
     key = TABLES[spec["source"]]
     for column in spec.get("columns", []):
         if column not in frame.columns:
@@ -109,9 +109,10 @@ def data_rows(spec: dict) -> tuple[list[str], list[list[str]]]:
     """Headers and rows (as display text) of the rows of ``data/`` a teaching file names."""
     from defection import data
 
-    frame = data.cases() if spec["source"] == "cases" else getattr(data, spec["source"])()
+    frame = getattr(data, spec["source"])()
     key = TABLES[spec["source"]]
-    names = dict(zip(data.countries()["code"].astype(str), data.countries()["name"].astype(str)))
+    countries = data.countries()
+    names = dict(zip(countries["code"].astype(str), countries["name"].astype(str)))
     wanted = [str(v) for v in spec.get("ids", spec.get("years", []))]
     by_key: dict[str, list[dict]] = {}
     for k, row in zip(frame[key].astype(str), frame.to_dict("records")):
@@ -211,7 +212,8 @@ def exercises_of(env, docname: str) -> dict:
 # --- renderers ----------------------------------------------------------------------------------------
 
 
-def _lines(n: int) -> str:
+def lines(n: int) -> str:
+    """Ruled lines to write on (worksheets, tasks)."""
     return '<div class="dx-sheet-lines" aria-hidden="true">' + "<p>&nbsp;</p>" * n + "</div>"
 
 
@@ -240,7 +242,7 @@ def _prompts(items: list[tuple[str, str]], label: str, answers: bool) -> str:
     out = ['<ol class="dx-sheet-questions">']
     for prompt, answer in items:
         out.append(f"<li><p>{inline(prompt)}</p>")
-        out.append(f'<p class="dx-key-answer"><strong>{label}</strong> {inline(answer)}</p>' if answers else _lines(4))
+        out.append(f'<p class="dx-key-answer"><strong>{label}</strong> {inline(answer)}</p>' if answers else lines(4))
         out.append("</li>")
     out.append("</ol>")
     return "\n".join(out)
@@ -293,7 +295,7 @@ def task_html(t: dict, cite) -> str:
            f'<footer>Source: {cite(a["source_cite"])}</footer></blockquote>',
            '<h2>Questions</h2><ol class="dx-sheet-questions">']
     for q in a["questions"]:
-        out.append(f"<li><p>{inline(q)}</p>{_lines(6)}</li>")
+        out.append(f"<li><p>{inline(q)}</p>{lines(6)}</li>")
     out.append("</ol>")
     out.append("<h2>How it will be marked</h2>" + rubric_html(a))
     return "\n".join(out)

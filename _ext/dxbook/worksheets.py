@@ -71,10 +71,6 @@ def page(kind: str, title: str, docname: str, body: str, chapter: str = "") -> s
                        chapter=escape(chapter or title), docname=docname, body=body)
 
 
-def _lines(n: int) -> str:
-    return '<div class="dx-sheet-lines" aria-hidden="true">' + "<p>&nbsp;</p>" * n + "</div>"
-
-
 def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach: dict | None = None) -> str:
     """The student's sheet; ``exercises`` are the prompts as HTML (from the doctree)."""
     body = ['<p class="dx-sheet-name">Name: ______________________ &nbsp; Date: __________</p>',
@@ -88,7 +84,7 @@ def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach
         elif q["type"] == "numeric":
             body.append('<p class="dx-sheet-line">Answer: ____________</p>')
         else:
-            body.append(_lines(5))
+            body.append(teaching.lines(5))
         body.append("</li>")
     body.append("</ol>")
     if teach:
@@ -98,7 +94,7 @@ def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach
         body.append('<h2 id="exercises">Exercises (with Python)</h2><p>Work these in the chapter\'s notebook; write '
                     "your findings here. A class without computers does the by-hand task above instead.</p>")
         for i, prompt in enumerate(exercises, start=1):
-            body.append(f'<section class="dx-sheet-exercise"><h3>Exercise {number}.{i}</h3>{prompt}{_lines(6)}'
+            body.append(f'<section class="dx-sheet-exercise"><h3>Exercise {number}.{i}</h3>{prompt}{teaching.lines(6)}'
                         "</section>")
     return "\n".join(body)
 
