@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
-from dxbook.lms import reproducible_zip  # noqa: E402
+from dxbook.lms import ZIP_TIME, reproducible_zip  # noqa: E402,F401 (ZIP_TIME: the fixed time of every member)
 from dxbook.releases import copy_archive, edition_files, read_citation  # noqa: E402
 
 _KEYS_ATTR = re.compile(r'data-dx-keys="([^"]+\.json)"')
