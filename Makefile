@@ -39,8 +39,16 @@ $(STAMP): requirements.txt pyproject.toml
 book: $(STAMP)
 	$(BIN)/python tools/build.py --out $(OUT)
 
-test: pdf
+test: pdf $(GIFT_STAMP)
 	DX_OUT=$(abspath $(OUT)) $(BIN)/python -m pytest -q
+
+# pygiftparser reads the GIFT export back in the tests; it pins an old Markdown, so it has a
+# virtual environment of its own, installed here (pinned, with hashes), never during a test.
+GIFT_STAMP := $(VENV)-gift/.installed
+$(GIFT_STAMP): tests/requirements-gift.txt
+	test -x $(VENV)-gift/bin/python || $(PYTHON) -m venv $(VENV)-gift
+	$(VENV)-gift/bin/python -m pip install --quiet --require-hashes -r tests/requirements-gift.txt
+	touch $(GIFT_STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not build and not browser"

@@ -158,12 +158,13 @@ def test_moodle_xml_round_trips(bank):
 
 
 @pytest.fixture(scope="session")
-def gift_parser(tmp_path_factory):
-    """pygiftparser, in a virtual environment of its own (it pins an old Markdown)."""
-    venv = tmp_path_factory.mktemp("gift") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "pygiftparser==1.1"], check=True)
-    return venv / "bin" / "python"
+def gift_parser():
+    """pygiftparser, in the virtual environment of its own that `make test` sets up
+    (.venv-gift, from tests/requirements-gift.txt: it pins an old Markdown)."""
+    python = ROOT / ".venv-gift" / "bin" / "python"
+    if not python.is_file():
+        pytest.fail(f"no {python}: run `make test`, which installs pygiftparser from tests/requirements-gift.txt")
+    return python
 
 
 GIFT_DUMP = r"""

@@ -50,7 +50,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tools.sitekit import CHROMIUM, CHROMIUM_ARGS, pdf_name, serve, toc_docnames  # noqa: E402
+from tools.sitekit import CHROMIUM, CHROMIUM_ARGS, pdf_name, serve, toc_docnames, toc_parts  # noqa: E402
 
 PRINT_CSS = Path(__file__).with_name("pdf-print.css")
 FRONT_CSS = Path(__file__).with_name("pdf-front.css")
@@ -153,26 +153,6 @@ def book_facts(root: Path = ROOT) -> Facts:
         package=f"{project['name']} {project['version']}",
         language=str(config.get("sphinx", {}).get("config", {}).get("language", "en")),
         built=build_date())
-
-
-def toc_parts(root: Path = ROOT) -> list[tuple[str | None, list[str]]]:
-    """The table of contents as (part caption, docnames); the root page first, uncaptioned."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
-    stem = lambda n: str(Path(n).with_suffix(""))  # noqa: E731
-
-    def walk(entries, out):
-        for entry in entries or []:
-            if "file" in entry:
-                out.append(stem(entry["file"]))
-            walk(entry.get("sections"), out)
-            walk(entry.get("chapters"), out)
-        return out
-
-    parts = [(None, [stem(toc["root"])])]
-    parts += [(part.get("caption"), walk(part.get("chapters"), [])) for part in toc.get("parts", [])]
-    if toc.get("chapters"):
-        parts.append((None, walk(toc["chapters"], [])))
-    return parts
 
 
 # --- reading what Chromium printed -------------------------------------------------------

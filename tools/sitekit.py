@@ -11,7 +11,6 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -22,22 +21,29 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def toc_parts(book: Path = ROOT) -> list[tuple[str | None, list[str]]]:
+    """The book's table of contents as (part caption, docnames), the root page first and
+    uncaptioned, read by sphinx-external-toc (the parser jupyter-book itself uses)."""
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    site = parse_toc_yaml(Path(book) / "_toc.yml")
+
+    def walk(subtrees) -> list[str]:
+        names = []
+        for tree in subtrees:
+            for item in tree.items:
+                if isinstance(item, str):  # a page (URL and glob entries are objects)
+                    names.append(item)
+                    names += walk(site[item].subtrees)
+        return names
+
+    root = site.root.docname
+    return [(None, [root])] + [(tree.caption, walk([tree])) for tree in site[root].subtrees]
+
+
 def toc_docnames(book: Path = ROOT) -> list[str]:
-    """Every page named in the book's _toc.yml, root first."""
-    toc = yaml.safe_load((Path(book) / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [str(Path(n).with_suffix("")) for n in names]
+    """Every page named in the book's _toc.yml, root first, in reading order."""
+    return [name for _, names in toc_parts(book) for name in names]
 
 
 def is_chapter(docname: str) -> bool:

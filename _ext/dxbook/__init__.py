@@ -29,6 +29,8 @@
 ``explore``   every chart's explorable description (a WAI-ARIA tree; nested list
               without JavaScript), from the chart's own spec and data
 ``frontpage`` the front page's picture: a chapter's chart, copied in at build end
+``finish``    the one ``build-finished`` pass over the written site: every step
+              that needs the whole site, in one ordered function
 ``history``   each page's "Last updated" date from git, and a footer link to
               the changes and corrections
 ``releases``  editions: the archive of every release's files in the site, the
@@ -41,9 +43,8 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 
-from . import a11y, assets, cache, charts, editions, metadata, notebooks, publish, questions, security, worksheets
-from . import cartridge, casebrowser, frontpage, history, readability, teaching  # noqa: F401 (cartridge: used by worksheets)
-from . import releases
+from . import a11y, assets, cache, charts, editions, finish, metadata, notebooks, publish, questions, security
+from . import casebrowser, history, readability, releases, teaching
 
 HERE = Path(__file__).resolve().parent
 
@@ -59,17 +60,18 @@ def setup(app: Sphinx):
     assets.setup(app)
     publish.setup(app)
     questions.setup(app)
-    worksheets.setup(app)
     casebrowser.setup(app)
-    frontpage.setup(app)
     history.setup(app)
     readability.setup(app)
     teaching.setup(app)
     releases.setup(app)
     security.setup(app)  # last: it hashes the final HTML
+    finish.setup(app)  # the one pass over the written site (worksheets, frontpage, ... in order)
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))
     app.config.templates_path.append(str(HERE / "templates"))
     app.add_css_file("dx/dx.css")
     app.add_js_file("dx/dx-site.js", loading_method="defer")
-    return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
+    from defection import __version__
+
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

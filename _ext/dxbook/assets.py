@@ -25,7 +25,6 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .htmlfiles import remove_unlinked, rewrite_html
 
 logger = logging.getLogger(__name__)
 
@@ -117,9 +116,13 @@ def unused_symbols(css: str, used_words: set[str]) -> set[str]:
     return {name for name in CSS_SYMBOL.findall(css) if name not in used_words and not name[0].isdigit()}
 
 
-def used_words(out: Path) -> set[str]:
+def used_words(site) -> set[str]:
+    """Every word in the site's pages (``finish.Site``, as they will be written) and in its
+    other HTML and JavaScript files."""
     words: set[str] = set()
-    for path in [*out.rglob("*.html"), *out.rglob("*.js")]:
+    for html in site.pages.values():
+        words.update(WORD.findall(html))
+    for path in [*(site.outdir / "_static").rglob("*.html"), *site.outdir.rglob("*.js")]:
         words.update(WORD.findall(path.read_text(encoding="utf-8", errors="ignore")))
     return words
 
@@ -173,18 +176,26 @@ def slim_icon_css(css: str, used: set[str]) -> tuple[str, set[int]]:
     return ICON_RULE.sub(keep, css), codepoints
 
 
-def _slim_icons(app: Sphinx, exception) -> None:
+def finish(app: Sphinx, site) -> None:
+    """At build end (``finish``), on the site's pages in memory (``finish.Site``): each
+    page's scripts deferred, citations slimmed, theme images and Bootstrap made lazy; then
+    the icon fonts subset, the stylesheets pruned and each page's stylesheets bundled."""
+    site.edit(lambda page, html: lazy_bootstrap(
+        page, lazy_images(page, slim_citations(page, defer_scripts(page, html)))))
+    slim_icons(site)
+    pages, bundles = bundle_stylesheets(site)
+    logger.info("[dxbook] stylesheets bundled: %d pages, %d bundles", pages, bundles)
+
+
+def slim_icons(site) -> None:
     """The theme ships three icon fonts (about 300 kB) and CSS rules for some 1,900
-    icons to draw the 20 or so the book shows: keep only those."""
-    if exception is not None or app.builder.format != "html":
-        return
+    icons to draw the 20 or so the book shows: keep only those. Then every stylesheet
+    is minified and pruned of rules nothing uses."""
     from fontTools import subset
 
     import pydata_sphinx_theme
 
-    out = Path(app.outdir)
-    rewrite_html(out, lambda page, html: lazy_bootstrap(
-        page, lazy_images(page, slim_citations(page, defer_scripts(page, html)))))
+    out = site.outdir
     # Work from the theme's own files: Sphinx does not copy an unchanged static file again.
     theme_static = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
     css_path = out / "_static" / "styles" / "pydata-sphinx-theme.css"
@@ -192,8 +203,9 @@ def _slim_icons(app: Sphinx, exception) -> None:
     if not css_path.is_file() or not fonts.is_dir():
         return
     used = set()
-    for path in [*out.rglob("*.html"), *(out / "_static" / "scripts").glob("*.js")]:
-        used.update(re.findall(r"fa-[a-z0-9-]+", path.read_text(encoding="utf-8", errors="ignore")))
+    for text in [*site.pages.values(), *(p.read_text(encoding="utf-8", errors="ignore")
+                                         for p in [*(out / "_static").rglob("*.html"), *(out / "_static" / "scripts").glob("*.js")])]:
+        used.update(re.findall(r"fa-[a-z0-9-]+", text))
     css = (theme_static / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
     slim, codepoints = slim_icon_css(css, used)
     # Icons the stylesheets draw by code point (admonition icons and the like).
@@ -215,11 +227,9 @@ def _slim_icons(app: Sphinx, exception) -> None:
         subset.save_font(font, str(font_path), options)
     logger.info("[dxbook] icons: kept %d glyphs (theme CSS %d kB -> %d kB)",
                 len(codepoints), len(css) // 1024, len(slim) // 1024)
-    before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", used_words(out),
+    before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", used_words(site),
                                       {str(css_path.relative_to(out)): slim})
     logger.info("[dxbook] stylesheets: %d kB -> %d kB (minified, unused rules removed)", before // 1024, after // 1024)
-    pages, bundles = bundle_stylesheets(out)
-    logger.info("[dxbook] stylesheets bundled: %d pages, %d bundles", pages, bundles)
 
 
 _STYLESHEET = re.compile(r'<link (?=[^>]*rel="stylesheet")(?![^>]*\bmedia=)[^>]*href="(?P<href>[^"]+\.css)(?:\?[^"]*)?"[^>]*>\n?')
@@ -254,13 +264,15 @@ def _css_for_bundle(out: Path, rel: str, seen: set[str]) -> str:
     return _IMPORT_OR_URL.sub(replace, css)
 
 
-def bundle_stylesheets(out: Path) -> tuple[int, int]:
+def bundle_stylesheets(site) -> tuple[int, int]:
     """One stylesheet per page instead of nine (and a chained ``@import``).
 
     A phone on a slow network pays a round trip for each render-blocking file;
     the browser cannot paint before all have arrived. Each page's stylesheets,
     in their order, become one file named by its content's hash (pages with the
-    same set share it). Returns (pages changed, bundles written)."""
+    same set share it). ``site`` is a ``finish.Site``: its pages are edited in memory
+    (the caller writes them). Returns (pages changed, bundles written)."""
+    out = site.outdir
     written: set[str] = set()
 
     def edit(pagename: str, html: str) -> str:
@@ -290,11 +302,8 @@ def bundle_stylesheets(out: Path) -> tuple[int, int]:
         pieces.append(html[last:])
         return "".join(pieces)
 
-    pages = rewrite_html(out, edit)
-    remove_unlinked(out, BUNDLE_DIR, "dx-*.css")  # pages not written again keep theirs
-    return pages, len(written)
+    return site.edit(edit), len(written)
 
 
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context, priority=600)
-    app.connect("build-finished", _slim_icons, priority=800)  # after the theme rewrites pygments.css (its build-finished, 500)

@@ -34,7 +34,6 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from . import explore
-from .htmlfiles import remove_unlinked, rewrite_html
 
 logger = logging.getLogger(__name__)
 
@@ -237,17 +236,5 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         app.add_js_file("dx/dx-explore.js", loading_method="defer")  # the charts' explorable descriptions
 
 
-def _finish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    out = Path(app.outdir)
-    files = ChartFiles(out)
-    pages = rewrite_html(out, files.rewrite)
-    stale = remove_unlinked(out, CHART_DIR.as_posix())  # charts no page shows any more
-    logger.info("[dxbook] charts: %d pages rewritten, %d chart files written, %d stale removed",
-                pages, files.written, stale)
-
-
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context)
-    app.connect("build-finished", _finish, priority=300)

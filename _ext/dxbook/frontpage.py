@@ -84,27 +84,12 @@ def fill(root_html: str, read_page) -> tuple[str, list[str]]:
     return PLACEHOLDER.sub(one, root_html), missing
 
 
-def _finish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
+def fill_site(app: Sphinx, site) -> None:
+    """Fill the front page's placeholders from the finished pages of ``site`` (``finish.Site``)."""
+    root = str(app.config.root_doc)
+    if root not in site.pages:
         return
-    out = Path(app.outdir)
-    root = out / f"{app.config.root_doc}.html"
-    if not root.is_file():
-        return
-    html = root.read_text(encoding="utf-8")
-
-    def read_page(docname: str) -> str:
-        path = out / f"{docname}.html"
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-    new, missing = fill(html, read_page)
+    new, missing = fill(site.pages[root], lambda docname: site.pages.get(docname, ""))
     for where in missing:
         logger.warning(f"[dxbook] front page: no chart found at {where}")
-    if new != html:
-        root.write_text(new, encoding="utf-8")
-
-
-def setup(app: Sphinx) -> None:
-    # After charts.py (300) has written the chart files, before the pages are
-    # bundled, pruned and hashed for the content policy (assets 800, security 900).
-    app.connect("build-finished", _finish, priority=350)
+    site.pages[root] = new

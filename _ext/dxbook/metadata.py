@@ -85,23 +85,33 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
 TEACHER_PAGES = ("chapters/teachers/",)
 
 
-def _written(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    app.dx_written_pages = getattr(app, "dx_written_pages", set()) | {pagename}
+def _complete_sitemap(app: Sphinx):
+    """sphinx-sitemap lists only the pages written in this build (it queues them as
+    they are written), so an incremental build would publish a sitemap of the few
+    pages that changed. Once every page is written (``html-collect-pages``, before
+    sphinx-sitemap writes the file at build end), the queue is completed with every
+    other page of the book, as a full build would have it. The queue itself is the
+    record of what was written (it is shared by parallel writers), so nothing is kept
+    on ``app``."""
+    import queue
 
-
-def _complete_sitemap(app: Sphinx, exception) -> None:
-    """sphinx-sitemap lists only the pages written in this build (it collects them
-    as they are written), so an incremental build would publish a sitemap of the
-    few pages that changed. Before it writes the file, queue every other page of
-    the book too, as it would have."""
-    if exception is not None or app.builder.format != "html" or not hasattr(app, "sitemap_links"):
-        return
+    links = getattr(app, "sitemap_links", None)
+    if app.builder.name not in ("html", "dirhtml") or links is None:
+        return []
+    queued = []
+    while True:
+        try:
+            queued.append(links.get_nowait())
+        except queue.Empty:
+            break
     suffix = app.config.html_file_suffix or ".html"
-    for docname in sorted(app.env.found_docs - getattr(app, "dx_written_pages", set())):
-        app.sitemap_links.put((docname + suffix, None))
+    have = {link for link, _ in queued}
+    queued += [(docname + suffix, None) for docname in sorted(app.env.found_docs) if docname + suffix not in have]
+    for item in queued:
+        links.put(item)
+    return []  # no pages of its own
 
 
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _page_context)
-    app.connect("html-page-context", _written)
-    app.connect("build-finished", _complete_sitemap, priority=450)  # sphinx-sitemap writes at 500
+    app.connect("html-collect-pages", _complete_sitemap)

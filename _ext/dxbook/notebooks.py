@@ -330,9 +330,8 @@ def with_outputs(app: Sphinx, nb):
     return merged
 
 
-def _write(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def write(app: Sphinx) -> None:
+    """Every chapter's student and teacher notebook, into the site (called by finish.py)."""
     import nbformat
 
     executed_dir = Path(app.outdir).parent / "jupyter_execute"
@@ -355,4 +354,3 @@ def _write(app: Sphinx, exception) -> None:
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _ipynb_context, priority=400)
     app.connect("html-page-context", _colab_link, priority=900)
-    app.connect("build-finished", _write, priority=600)

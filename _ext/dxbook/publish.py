@@ -96,39 +96,44 @@ def wheel_name(root: Path | None = None) -> str:
     return f"defection-{project_version(root)}-py3-none-any.whl"
 
 
-def build_wheel(root: Path, data: Path, target_dir: Path) -> Path:
-    """Build the package wheel in a scratch copy (the checkout gets no build/ or egg-info)."""
+def build_wheel(root: Path, data: Path, target_dir: Path, cache_dir: Path | None = None) -> Path:
+    """Build the package wheel in a scratch copy (the checkout gets no build/ or egg-info).
+    With ``cache_dir`` (the build's output folder keeps one), a wheel of the same inputs
+    is reused from there instead of built again."""
     from .cache import digest
 
     key = f"{digest([root / 'pyproject.toml', root / 'defection', data])[:16]}-{source_date_epoch()}"
-    cached = root / "_build" / ".dx-wheel" / key / wheel_name(root)
-    if not cached.is_file():
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            for name in ("pyproject.toml", "README.md", "LICENSE"):
-                if (root / name).is_file():
-                    shutil.copy2(root / name, work / name)
-            shutil.copytree(root / "defection", work / "defection", ignore=shutil.ignore_patterns("__pycache__"))
-            (work / "data").mkdir()
-            for path in sorted(data.iterdir()):
-                if path.is_file() and (path.suffix in (".csv", ".json") or path.name == "README.md"):
-                    copy_data_file(path, work / "data" / path.name)
-            env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())}
-            result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                                     "--no-build-isolation", "-w", str(work / "dist"), str(work)],
-                                    capture_output=True, text=True, env=env)
-            if result.returncode != 0:
-                raise RuntimeError("[dxbook] building the package wheel failed:\n" + result.stderr[-2000:])
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(work / "dist" / wheel_name(root), cached)
     target_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(cached, target_dir / cached.name)
-    return target_dir / cached.name
+    target = target_dir / wheel_name(root)
+    cached = Path(cache_dir) / key / wheel_name(root) if cache_dir else None
+    if cached is not None and cached.is_file():
+        shutil.copy2(cached, target)
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (root / name).is_file():
+                shutil.copy2(root / name, work / name)
+        shutil.copytree(root / "defection", work / "defection", ignore=shutil.ignore_patterns("__pycache__"))
+        (work / "data").mkdir()
+        for path in sorted(data.iterdir()):
+            if path.is_file() and (path.suffix in (".csv", ".json") or path.name == "README.md"):
+                copy_data_file(path, work / "data" / path.name)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())}
+        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                                 "--no-build-isolation", "-w", str(work / "dist"), str(work)],
+                                capture_output=True, text=True, env=env)
+        if result.returncode != 0:
+            raise RuntimeError("[dxbook] building the package wheel failed:\n" + result.stderr[-2000:])
+        shutil.copy2(work / "dist" / wheel_name(root), target)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target, cached)
+    return target
 
 
-def _publish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def publish_files(app: Sphinx) -> None:
+    """The data files, CITATION.cff and the package wheel, into the site."""
     from defection.paths import data_dir
 
     out = Path(app.outdir)
@@ -140,7 +145,8 @@ def _publish(app: Sphinx, exception) -> None:
     for path in sorted(data_dir().iterdir()):
         if path.suffix in (".csv", ".json") or path.name in ("README.md", "AUDIT.md"):
             copy_data_file(path, target / path.name)
-    wheel = build_wheel(package_root(), data_dir(), out / "downloads")
+    # The cache lives beside the site, under the build's output folder (make book OUT=...).
+    wheel = build_wheel(package_root(), data_dir(), out / "downloads", out.parent / ".dx-wheel")
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     (out / "downloads" / (wheel.name + ".sha256")).write_text(f"{digest}  {wheel.name}\n")
     logger.info("[dxbook] package wheel: downloads/%s", wheel.name)
@@ -156,9 +162,7 @@ def _validate_data(app: Sphinx) -> None:
         raise DataInputError(str(exc)) from None
 
 
-def _neutralise(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def neutralise(app: Sphinx) -> None:
     changed = neutralise_site_csv(Path(app.outdir))
     if changed:
         logger.warning("[dxbook] %d CSV file(s) had cells a spreadsheet would run as formulas; "
@@ -167,6 +171,3 @@ def _neutralise(app: Sphinx, exception) -> None:
 
 def setup(app: Sphinx) -> None:
     app.connect("builder-inited", _validate_data)
-    app.connect("build-finished", _publish, priority=400)
-    # After the charts (300) and the data copies (400) are written: every CSV in the site.
-    app.connect("build-finished", _neutralise, priority=450)

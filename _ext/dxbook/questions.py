@@ -28,7 +28,6 @@ from docutils.nodes import make_id
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from .htmlfiles import remove_unlinked, rewrite_html
 
 TYPE_NAMES = {"single": "Choose one", "multiple": "Choose all that apply", "true_false": "True or false",
               "numeric": "Give a number", "short": "Answer in a few sentences"}
@@ -407,15 +406,6 @@ def move_keys(outdir: Path, pagename: str, html: str) -> str:
     return html.replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">')
 
 
-def _finish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    out = Path(app.outdir)
-    rewrite_html(out, lambda page, html: move_keys(out, page, html))
-    remove_unlinked(out, KEY_DIR, "*.json")
-
-
 def setup(app: Sphinx) -> None:
     app.add_directive("dx-quiz", QuizDirective)
     app.connect("html-page-context", _page_context)
-    app.connect("build-finished", _finish, priority=300)

@@ -235,12 +235,6 @@ def copy_archive(archive: Path, site: Path) -> list[str]:
     return versions
 
 
-def _publish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.name not in ("html", "dirhtml"):
-        return
-    copy_archive(archive_dir(), Path(app.outdir))
-
-
 def setup(app: Sphinx) -> None:
     app.add_config_value("dx_edition", "", "html", types=[str])
     app.add_config_value("dx_epub", False, "html")
@@ -248,5 +242,3 @@ def setup(app: Sphinx) -> None:
     app.connect("source-read", _source_read)
     app.connect("env-get-outdated", _always_read)
     app.connect("html-page-context", _page_context)
-    # After the package wheel (publish, 400): an archived wheel never replaces the current one.
-    app.connect("build-finished", _publish, priority=420)

@@ -15,7 +15,7 @@ from the finished page (an injected inline script must not be hashed):
   blocks of the templates (the theme-mode switch in ``templates/layout.html``,
   the search page's focus script), rendered with that page's context; their
   hashes go into the page's ``<head>`` as its policy;
-* at build end (see ``htmlfiles``) each page's policy keeps only the hashes of
+* at build end (``finish``) each page's policy keeps only the hashes of
   scripts that are both known and still present, so a script added to a page by
   anything else (data, a notebook output, an edit of the written file) gets no
   hash and does not run.
@@ -38,7 +38,6 @@ from pathlib import Path
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .htmlfiles import rewrite_html
 
 logger = logging.getLogger(__name__)
 
@@ -214,15 +213,6 @@ def write_root_index(app: Sphinx) -> bool:
     return True
 
 
-def _finish(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
-    write_root_index(app)
-    n = rewrite_html(Path(app.outdir), secure)
-    logger.info("[dxbook] content policy written on %d pages", n)
-
-
 def setup(app: Sphinx) -> None:
     # Last, after every other handler has registered its page scripts.
     app.connect("html-page-context", _page_context, priority=1000)
-    app.connect("build-finished", _finish, priority=900)

@@ -147,9 +147,8 @@ def key_html(chapter, number: int, found: dict, teach: dict | None) -> str:
     return "\n".join(body)
 
 
-def _write(app: Sphinx, exception) -> None:
-    if exception is not None or app.builder.format != "html":
-        return
+def write(app: Sphinx) -> None:
+    """Every chapter's printable sheets, keys and LMS files, and the teacher pack, into the site."""
     out, root = Path(app.outdir), Path(app.srcdir)
     if not (root / "questions" / "schema.json").is_file():
         return  # a book without a question bank (the tests' small probe books)
@@ -236,6 +235,3 @@ def citations(root: Path):
 
     return cite
 
-
-def setup(app: Sphinx) -> None:
-    app.connect("build-finished", _write, priority=700)

@@ -1,0 +1,138 @@
+"""``build-finished``: the one pass over the written site, its steps in one ordered function.
+
+Most of the book's work happens while Sphinx reads and writes pages (directives,
+``doctree-read``, ``html-page-context``). What is left here needs the whole written
+site, or files that are not pages, and its order matters, so it is written down
+once, in :func:`finish`, instead of in priority numbers spread over modules:
+
+1. files that are not pages (or are pages Sphinx does not write): the data copies and
+   the package wheel (``publish``), the editions archive (``releases``), the student
+   and teacher notebooks (``notebooks``), the printable sheets, keys and LMS files
+   (``worksheets``: pages too, so before step 2), the site root page (``security``);
+2. every page read **once**; per page: chart blocks become pictures and files
+   (``charts``), quiz keys move to a file (``questions``);
+3. the front page's picture, from chapter 1's finished chart (``frontpage``);
+4. every CSV in the site neutralised for spreadsheets, chart downloads included (``publish``);
+5. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
+   from the words of every page, icon fonts subset, stylesheets pruned, and each page's
+   stylesheets bundled (``assets``);
+6. per page, last, because it hashes the final HTML: the content policy (``security``);
+7. every changed page written **once**; files named by content hash that no page names
+   any more (charts, quiz keys, bundles) removed.
+
+It runs only for the site builders (``html``, ``dirhtml``): the EPUB builder shares the
+HTML format but none of this. It is connected after every other extension's
+``build-finished`` (the theme rewrites ``pygments.css`` and sphinx-sitemap writes the
+sitemap there, at the default priority), because step 5 works on the theme's CSS.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+SITE_BUILDERS = ("html", "dirhtml")
+
+
+def is_site_build(app: Sphinx) -> bool:
+    """True for the builders that make the web site (not the EPUB, which shares the HTML format)."""
+    return app.builder.name in SITE_BUILDERS
+
+
+class Site:
+    """The written pages of a site, read once, edited in memory and written once.
+
+    A page's name is its path under the output folder without ``.html``; files under
+    ``_static`` are assets, not pages."""
+
+    def __init__(self, outdir: Path):
+        self.outdir = Path(outdir)
+        self.pages: dict[str, str] = {}
+        self._read: dict[str, str] = {}
+        for path in sorted(self.outdir.rglob("*.html")):
+            rel = path.relative_to(self.outdir)
+            if "_static" in rel.parts:
+                continue
+            name = rel.with_suffix("").as_posix()
+            self.pages[name] = self._read[name] = path.read_text(encoding="utf-8")
+
+    def edit(self, change: Callable[[str, str], str]) -> int:
+        """Apply ``change(pagename, html) -> html`` to every page; returns how many changed."""
+        changed = 0
+        for name, html in self.pages.items():
+            new = change(name, html)
+            if new != html:
+                self.pages[name] = new
+                changed += 1
+        return changed
+
+    def write(self) -> int:
+        """Write the pages whose HTML differs from what was read; returns how many."""
+        written = 0
+        for name, html in self.pages.items():
+            if html != self._read.get(name):
+                (self.outdir / f"{name}.html").write_text(html, encoding="utf-8")
+                self._read[name] = html
+                written += 1
+        return written
+
+    def remove_unlinked(self, folder: str, pattern: str = "*") -> int:
+        """Delete the files in ``folder`` matching ``pattern`` that no page names (as
+        ``folder/<file>``); returns how many. Build-made files are named by their
+        content's hash, so an earlier build's leave unused; a page an incremental build
+        did not write again still links to its own, which stay."""
+        target = self.outdir / folder
+        if not target.is_dir():
+            return 0
+        link = re.compile(re.escape(folder) + r"/([\w.-]+)")
+        used: set[str] = set()
+        for html in self.pages.values():
+            used.update(link.findall(html))
+        stale = [path for path in target.glob(pattern) if path.is_file() and path.name not in used]
+        for path in stale:
+            path.unlink()
+        return len(stale)
+
+
+def finish(app: Sphinx, exception) -> None:
+    if exception is not None or not is_site_build(app):
+        return
+    from . import assets, charts, frontpage, notebooks, publish, questions, releases, security, worksheets
+
+    out = Path(app.outdir)
+    # 1. Files that are not pages, and the pages Sphinx does not write.
+    publish.publish_files(app)
+    releases.copy_archive(releases.archive_dir(), out)
+    notebooks.write(app)
+    worksheets.write(app)
+    security.write_root_index(app)
+    # 2. Every page, read once: charts and quiz keys out of the HTML into files.
+    site = Site(out)
+    chart_files = charts.ChartFiles(out)
+    chart_pages = site.edit(chart_files.rewrite)
+    site.edit(lambda page, html: questions.move_keys(out, page, html))
+    # 3. The front page's picture, from the finished chapter page.
+    frontpage.fill_site(app, site)
+    # 4. Every CSV the site serves, chart downloads included.
+    publish.neutralise(app)
+    # 5. Theme weight: per page, then from the words of the whole site.
+    assets.finish(app, site)
+    # 6. The content policy, last: it hashes the final HTML.
+    secured = site.edit(security.secure)
+    # 7. Write once; drop hashed files that no page names any more.
+    written = site.write()
+    stale = sum(site.remove_unlinked(*where) for where in (
+        (charts.CHART_DIR.as_posix(), "*"), (questions.KEY_DIR, "*.json"), (assets.BUNDLE_DIR, "dx-*.css")))
+    logger.info("[dxbook] finished %d pages (%d with charts, %d chart files written, policy on %d), "
+                "%d written, %d stale files removed", len(site.pages), chart_pages, chart_files.written,
+                secured, written, stale)
+
+
+def setup(app: Sphinx) -> None:
+    # After the other extensions' build-finished handlers (default priority 500): see above.
+    app.connect("build-finished", finish, priority=800)
