@@ -40,6 +40,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from . import maps
 from .data import label
 
 __all__ = [
@@ -194,8 +195,12 @@ def _vl_convert():
 #: theme's greys mapped to greys that read on it. The Okabe-Ito colours stay,
 #: except black, which becomes light grey; tests check every contrast.
 DARK_BACKGROUND = "#14181e"
+#: Maps: the countries' fill and borders (light; dark_variant swaps them).
+LAND = "#e4e4e4"
+BORDER = "#fcfcfc"
 DARK_COLOURS = {INK: "#e6e9ec", MUTED: "#b8c0c8", "#333333": "#c8ced4", "#e6e6e6": "#3a4048", "#888888": "#8a939c",
-                "#000000": "#e6e9ec", "white": DARK_BACKGROUND}
+                "#000000": "#e6e9ec", "white": DARK_BACKGROUND,
+                LAND: "#2c323a", BORDER: DARK_BACKGROUND}
 _DARK_KEEP_WHITE = {"fill", "color", "stroke"}  # white marks (labels inside circles) stay white
 
 
@@ -235,8 +240,9 @@ def _drawn(spec: dict) -> tuple[str, str, dict, dict]:
     """(light SVG, dark SVG, light Vega spec, dark Vega spec) of one layout."""
     vlc = _vl_convert()
     dark = dark_variant(spec)
-    svg = _accessible_svg(vlc.vegalite_to_svg(spec), spec["description"])
-    svg_dark = _accessible_svg(vlc.vegalite_to_svg(dark), spec["description"])
+    # Every chart's data is inline: refuse any external URL (a map's boundaries included).
+    svg = _accessible_svg(vlc.vegalite_to_svg(spec, allowed_base_urls=[]), spec["description"])
+    svg_dark = _accessible_svg(vlc.vegalite_to_svg(dark, allowed_base_urls=[]), spec["description"])
     vega, vega_dark = vlc.vegalite_to_vega(spec), vlc.vegalite_to_vega(dark)
     for compiled in (vega, vega_dark):
         compiled.pop("$schema", None)
@@ -438,6 +444,138 @@ def ch1_origin_destination(cases: pd.DataFrame, top: int = 8, narrow: bool = Fal
                      f"(columns), sized by the number of cases. The largest flow is from {top_pair['origin']} to "
                      f"{top_pair['destination']} with {int(top_pair['cases'])} cases."),
         source="Defection Explained dataset, data/cases.csv (each row cites its source)",
+    )
+
+
+# --- maps (chapters 1 and 3) --------------------------------------------------
+
+#: The map's caption line on boundaries (drawn in the source line and said in every caption).
+MAP_BOUNDARIES = "boundaries: Natural Earth 1:110m (its de facto view of today's borders, not those of the time)"
+
+
+def _map_base(width: int, height: int, highlight: list[str] | None = None, colour: str | None = None) -> alt.LayerChart:
+    """Today's countries in grey (no Antarctica), those in ``highlight`` tinted ``colour``; Equal Earth projection."""
+    topo = alt.Data(values=maps.atlas(), format=alt.DataFormat(type="topojson", feature="countries"))
+    land = alt.Chart(topo).mark_geoshape(fill=LAND, stroke=BORDER, strokeWidth=0.5).transform_filter(
+        f"datum.id != '{maps.ANTARCTICA}'")
+    layers = [land]
+    if highlight:
+        ids = ",".join(f"'{i}'" for i in sorted(set(highlight)))
+        layers.append(alt.Chart(topo).mark_geoshape(fill=colour, fillOpacity=0.3, stroke=BORDER, strokeWidth=0.5)
+                      .transform_filter(f"indexof([{ids}], datum.id) >= 0"))
+    return alt.layer(*layers).properties(width=width, height=height)
+
+
+def _map_panel(*layers) -> alt.LayerChart:
+    """The map's layers in one view (Vega-Lite's default projection, Equal Earth, fitted to the data drawn)."""
+    return alt.layer(*layers)
+
+
+def _map_size(narrow: bool) -> tuple[int, int]:
+    width = NARROW_WIDTH - 16 if narrow else WIDTH
+    return width, round(width / 1.7)
+
+
+#: Sides of a defection on the chapter 1 map, with their colours (Okabe-Ito).
+CH1_MAP_SIDES = {"Left from": PALETTE[3], "Went to": PALETTE[0]}
+
+
+def ch1_map_data(cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per country code and side (Left from / Went to) with the number of cases and a marker position.
+
+    Columns: ``code``, ``country``, ``side``, ``cases``, ``today`` (today's countries the code covers,
+    from data/country_areas.csv), ``lon``, ``lat`` (centre of the largest landmass among them).
+    """
+    rows = []
+    for side, column, names in (("Left from", "origin_country", "origin_name"),
+                                ("Went to", "destination_country", "destination_name")):
+        part = cases[cases[column].notna()]
+        counts = part.groupby(part[column].astype(str)).size()
+        name_of = dict(zip(part[column].astype(str), part[names].astype(str)))
+        for code, n in counts.items():
+            rows.append({"code": code, "country": name_of[code], "side": side, "cases": int(n)})
+    frame = pd.DataFrame(rows)
+    ids = maps.ids_for(frame["code"].unique())
+    missing = sorted(set(frame["code"]) - set(ids))
+    if missing:
+        raise ValueError(f"no rows in data/country_areas.csv for {', '.join(missing)}")
+    areas = data_areas()
+    frame["today"] = frame["code"].map(lambda c: ", ".join(areas[c]))
+    where = {c: maps.centroid(i) for c, i in ids.items()}
+    frame["lon"] = frame["code"].map(lambda c: where[c][0])
+    frame["lat"] = frame["code"].map(lambda c: where[c][1])
+    # Two codes at one place on one map (the Soviet Union and Russia, East and West Germany): move the
+    # smaller marker 8 degrees south so both show.
+    frame = frame.sort_values("cases", ascending=False)
+    seen: set = set()
+    for i, row in frame.iterrows():
+        while (row["side"], frame.at[i, "lon"], frame.at[i, "lat"]) in seen:
+            frame.at[i, "lat"] = frame.at[i, "lat"] - 8
+        seen.add((row["side"], frame.at[i, "lon"], frame.at[i, "lat"]))
+    total = frame.groupby("code")["cases"].sum()
+    frame["rank"] = frame["code"].map(total)
+    frame = frame.sort_values(["rank", "code", "side"], ascending=[False, True, True]).drop(columns="rank")
+    return frame.reset_index(drop=True)
+
+
+def data_areas() -> dict[str, list[str]]:
+    """Dataset code -> names of today's countries it covers (data/country_areas.csv, in file order)."""
+    from . import data
+
+    areas = data.country_areas()
+    out: dict[str, list[str]] = {}
+    for code, name in zip(areas["code"].astype(str), areas["area_name"].astype(str)):
+        out.setdefault(code, []).append(name)
+    return out
+
+
+@_responsive
+def ch1_world_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
+    """Two world maps: the countries people left and the countries that kept them, circles sized by cases."""
+    frame = ch1_map_data(cases)
+    width, height = _map_size(narrow)
+    ids = maps.ids_for(frame["code"].unique())
+    top = int(frame["cases"].max())
+    order = list(dict.fromkeys(frame["country"]))
+    panels = []
+    for side, colour in CH1_MAP_SIDES.items():
+        mine = frame[frame["side"] == side]
+        base = _map_base(width, height, [i for c in mine["code"] for i in ids[c]], colour)
+        marks = alt.Chart(frame).transform_filter(alt.datum.side == side)
+        dots = marks.mark_circle(color=colour, opacity=0.8, stroke=BORDER, strokeWidth=0.8).encode(
+            longitude="lon:Q", latitude="lat:Q",
+            size=alt.Size("cases:Q", title="Cases", legend=None,
+                          scale=alt.Scale(domain=[0, top], range=[0, 700 if narrow else 1500])),
+            detail=alt.Detail("country:N", title="Country"),
+            tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip("side:N", title="Side"),
+                     alt.Tooltip("cases:Q", title="Cases"), alt.Tooltip("today:N", title="Shaded as today's")],
+        )
+        labels = marks.transform_filter(alt.datum.cases >= (8 if narrow else 3)).mark_text(
+            fontSize=10 if narrow else 11, fontWeight=600, color="white").encode(
+            longitude="lon:Q", latitude="lat:Q", text="cases:Q")
+        n = int(mine["cases"].sum())
+        panel_title = (f"{side}: {len(mine)} countries, {n} cases" if side == "Left from"
+                       else f"{side}: {len(mine)} countries, {n} cases with a destination")
+        panels.append(_map_panel(base, dots, labels).properties(
+            title=alt.TitleParams(panel_title, fontSize=13, color=INK, anchor="start",
+                                  subtitle=[], offset=4)))
+    chart = alt.vconcat(*panels, spacing=10).resolve_scale(size="shared")
+    left = frame[frame["side"] == "Left from"].sort_values("cases", ascending=False)
+    went = frame[frame["side"] == "Went to"].sort_values("cases", ascending=False)
+
+    def top3(part):
+        return ", ".join(f"{r.country} {r.cases}" for r in part.head(3).itertuples())
+
+    return finish(
+        chart,
+        narrow=narrow,
+        title="Where defectors left from, and where they went",
+        subtitle="Circle area = cases in the dataset; shaded = today's countries covering each state",
+        description=(f"Two world maps of the {len(cases)} cases. Top: the {len(left)} countries people left, most "
+                     f"often {top3(left)}. Bottom: the {len(went)} countries that kept them, most often {top3(went)}. "
+                     "Former states are drawn as today's countries they covered: the Soviet Union as its 15 "
+                     "successor states."),
+        source=f"Defection Explained dataset, data/cases.csv and data/country_areas.csv; {MAP_BOUNDARIES}",
     )
 
 
@@ -801,6 +939,88 @@ def ch3_retaliation_by_origin(cases: pd.DataFrame, narrow: bool = False) -> alt.
                      f"{int(acted.sum())} of the {int(totals.sum())} cases from these states have an act recorded."),
         source=_CH3_SOURCE,
     )
+
+
+#: Chapter 3 map: how sure the record is, as shape and fill (not colour alone).
+CH3_MAP_STATUS = {"Documented": "circle", "Reported or disputed": "diamond"}
+_CH3_ABROAD = ("assassinated", "attempted_assassination", "kidnapped")
+
+
+def ch3_map_data(cases: pd.DataFrame) -> pd.DataFrame:
+    """Acts abroad (killings, attempts, kidnappings) with a known country, one row per country and status.
+
+    ``status`` is Documented (the case's confidence is documented) or Reported or disputed. Columns:
+    ``code``, ``country``, ``status``, ``acts``, ``names`` (name and year of the act), ``lon``, ``lat``.
+    """
+    acts = cases[cases["retaliation"].astype("object").isin(_CH3_ABROAD) & cases["retaliation_country"].notna()]
+    from . import data
+
+    names = dict(zip(data.countries()["code"].astype(str), data.countries()["name"].astype(str)))
+    rows = []
+    for (code, status), group in acts.groupby([acts["retaliation_country"].astype(str),
+                                                acts["confidence"].astype(str).map(
+                                                    lambda c: "Documented" if c == "documented" else "Reported or disputed")]):
+        group = group.sort_values("retaliation_year")
+        who = "; ".join(f"{n} ({int(y)})" if pd.notna(y) else str(n)
+                        for n, y in zip(group["name"].astype(str), group["retaliation_year"]))
+        rows.append({"code": code, "country": names[code].split(" (")[0], "status": status,
+                     "acts": len(group), "names": who})
+    frame = pd.DataFrame(rows)
+    ids = maps.ids_for(frame["code"].unique())
+    where = {c: maps.centroid(i) for c, i in ids.items()}
+    both = frame.groupby("code")["status"].nunique() > 1
+    shift = {"Documented": -3.5, "Reported or disputed": 3.5}  # side by side where a country has both
+    frame["lon"] = [where[c][0] + (shift[s] if both[c] else 0) for c, s in zip(frame["code"], frame["status"])]
+    frame["lat"] = frame["code"].map(lambda c: where[c][1])
+    total = frame.groupby("code")["acts"].sum()
+    frame["rank"] = frame["code"].map(total)
+    frame = frame.sort_values(["rank", "country", "status"], ascending=[False, True, True]).drop(columns="rank")
+    return frame.reset_index(drop=True)
+
+
+@_responsive
+def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
+    """Where killings, attempts and kidnappings abroad took place, documented and not told apart by shape."""
+    frame = ch3_map_data(cases)
+    width, height = _map_size(narrow)
+    ids = maps.ids_for(frame["code"].unique())
+    colour = _CH3_COLOURS[0]
+    base = _map_base(width, height, [i for c in frame["code"].unique() for i in ids[c]], colour)
+    domain = list(CH3_MAP_STATUS)
+    marks = alt.Chart(frame).mark_point(strokeWidth=2, opacity=1, color=colour).encode(
+        longitude="lon:Q", latitude="lat:Q",
+        shape=alt.Shape("status:N", title="The record", scale=alt.Scale(domain=domain, range=list(CH3_MAP_STATUS.values())),
+                        legend=_legend(narrow, columns=2, narrow_columns=1)),
+        fill=alt.Fill("status:N", title="The record", scale=alt.Scale(domain=domain, range=[colour, "transparent"]),
+                      legend=_legend(narrow, columns=2, narrow_columns=1)),
+        size=alt.Size("acts:Q", title="Acts", legend=None,
+                      scale=alt.Scale(domain=[0, int(frame["acts"].max())], range=[0, 150 if narrow else 260])),
+        detail=alt.Detail("country:N", title="Country"),
+        tooltip=[alt.Tooltip("country:N", title="Country"), alt.Tooltip("status:N", title="The record"),
+                 alt.Tooltip("acts:Q", title="Acts"), alt.Tooltip("names:N", title="Who (year of the act)")],
+    )
+    chart = _map_panel(base, marks)
+    n = int(frame["acts"].sum())
+    counted = cases[cases["retaliation"].astype("object").isin(_CH3_ABROAD)]
+    unplaced = len(counted) - n
+    doc = int(frame.loc[frame["status"] == "Documented", "acts"].sum())
+    per = frame.groupby("country")["acts"].sum().sort_values(ascending=False, kind="stable")
+    lead = ", ".join(f"{c} {int(v)}" for c, v in per.head(3).items())
+    top = finish(
+        chart,
+        narrow=narrow,
+        title="Where the long arm reached: killings, attempts and kidnappings abroad",
+        subtitle="Country where the act took place; filled circle = documented case, hollow diamond = reported or "
+                 "disputed; size = acts",
+        description=(f"World map of the {n} killings, attempts and kidnappings abroad in the dataset whose country is "
+                     f"known, in {len(per)} countries, most in {lead}. {doc} are in cases marked documented "
+                     f"(filled circles) and {n - doc} in cases marked reported or disputed (hollow diamonds)."
+                     + (f" {unplaced} act{'s' if unplaced != 1 else ''} with no known country "
+                        f"{'are' if unplaced != 1 else 'is'} not shown." if unplaced else "")),
+        source=f"Defection Explained dataset, data/cases.csv (retaliation_country, confidence); {MAP_BOUNDARIES}",
+    )
+    # One legend for shape and fill (finish() keeps a narrow chart's legends apart).
+    return top.resolve_legend(shape="shared", fill="shared") if narrow else top
 
 
 # --- chapter 4: leaving the United States -------------------------------------

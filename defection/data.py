@@ -54,6 +54,7 @@ __all__ = [
     "validate",
     "cases",
     "countries",
+    "country_areas",
     "renunciations",
     "renunciations_by_year",
     "us_rules",
@@ -400,6 +401,10 @@ def _table_rules(name: str, shown: str, resource: dict, text: _Text) -> list[Pro
             if r["retaliation_year"] and int(r["retaliation_year"]) < int(r["year"]) - 1:
                 problem(i, f"retaliation year {r['retaliation_year']} is before the defection year {r['year']}",
                         "retaliation_year")
+            if r["retaliation_country"] and r["retaliation"] == "none_known":
+                problem(i, "a retaliation country is given but retaliation is 'none_known'", "retaliation_country")
+            elif r["retaliation_country"] and r["retaliation_country"] == r["origin_country"]:
+                problem(i, "retaliation_country is for acts abroad, but it is the origin country", "retaliation_country")
             if r["origin_country"] == r["destination_country"]:
                 problem(i, "origin and destination are the same country", "destination_country")
     if name == "renunciations":
@@ -474,6 +479,11 @@ def cases() -> pd.DataFrame:
 def countries() -> pd.DataFrame:
     """ISO codes, names and Cold War blocs of the countries in the other tables."""
     return load("countries")
+
+
+def country_areas() -> pd.DataFrame:
+    """For maps: the ISO 3166-1 numeric code(s) of today's countries that cover each code in countries.csv."""
+    return load("country_areas")
 
 
 def renunciations() -> pd.DataFrame:

@@ -34,12 +34,13 @@ import re
 from datetime import datetime
 from html import escape
 
-GROUP_CHANNELS = ("row", "column", "facet", "x", "y", "color", "fill", "stroke", "shape")
+GROUP_CHANNELS = ("row", "column", "facet", "x", "y", "color", "fill", "stroke", "shape", "detail")
 POSITION = ("x", "y")
 CHANNEL_ORDER = GROUP_CHANNELS  # groups and their items are listed in the channels' order
 VALUE_CHANNELS = ("x", "x2", "y", "y2", "color", "fill", "size", "shape", "text", "row", "column")
 ROLE = {"x": "X axis", "y": "Y axis", "color": "Colour", "fill": "Colour", "stroke": "Colour",
-        "shape": "Shape", "row": "Panels (rows)", "column": "Panels (columns)", "facet": "Panels"}
+        "shape": "Shape", "row": "Panels (rows)", "column": "Panels (columns)", "facet": "Panels",
+        "detail": "Places"}  # a map's markers, grouped by country
 NOUN = {"bar": ("bar", "bars"), "rect": ("cell", "cells"), "circle": ("circle", "circles"),
         "point": ("point", "points"), "square": ("square", "squares"), "rule": ("line", "lines"),
         "line": ("point on the line", "points on the line"), "text": ("label", "labels"),
