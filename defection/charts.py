@@ -175,7 +175,13 @@ def _accessible_svg(svg: str, description: str) -> str:
     desc = html.escape(description, quote=True)
     svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{desc}" focusable="false" ', svg, count=1)
     svg = re.sub(r"(<svg[^>]*>)", r"\1<title>" + desc + "</title>", svg, count=1)
-    return svg
+    return _PATH_DATA.sub(lambda m: 'd="' + _FINE_NUMBER.sub(lambda n: f"{float(n.group()):.1f}", m.group(1)) + '"', svg)
+
+
+#: Path data is written to a tenth of a pixel: finer detail cannot be seen, and a world map's
+#: coastlines at six decimals made its SVG a third larger (464 kB against 368 kB).
+_PATH_DATA = re.compile(r'\bd="([^"]*)"')
+_FINE_NUMBER = re.compile(r"\d+\.\d{2,}")
 
 
 _FONTS_REGISTERED = False
@@ -480,59 +486,10 @@ def _map_size(narrow: bool) -> tuple[int, int]:
 CH1_MAP_SIDES = {"Left from": PALETTE[3], "Went to": PALETTE[0]}
 
 
-def ch1_map_data(cases: pd.DataFrame) -> pd.DataFrame:
-    """One row per country code and side (Left from / Went to) with the number of cases and a marker position.
-
-    Columns: ``code``, ``country``, ``side``, ``cases``, ``today`` (today's countries the code covers,
-    from data/country_areas.csv), ``lon``, ``lat`` (centre of the largest landmass among them).
-    """
-    rows = []
-    for side, column, names in (("Left from", "origin_country", "origin_name"),
-                                ("Went to", "destination_country", "destination_name")):
-        part = cases[cases[column].notna()]
-        counts = part.groupby(part[column].astype(str)).size()
-        name_of = dict(zip(part[column].astype(str), part[names].astype(str)))
-        for code, n in counts.items():
-            rows.append({"code": code, "country": name_of[code], "side": side, "cases": int(n)})
-    frame = pd.DataFrame(rows)
-    ids = maps.ids_for(frame["code"].unique())
-    missing = sorted(set(frame["code"]) - set(ids))
-    if missing:
-        raise ValueError(f"no rows in data/country_areas.csv for {', '.join(missing)}")
-    areas = data_areas()
-    frame["today"] = frame["code"].map(lambda c: ", ".join(areas[c]))
-    where = {c: maps.centroid(i) for c, i in ids.items()}
-    frame["lon"] = frame["code"].map(lambda c: where[c][0])
-    frame["lat"] = frame["code"].map(lambda c: where[c][1])
-    # Two codes at one place on one map (the Soviet Union and Russia, East and West Germany): move the
-    # smaller marker 8 degrees south so both show.
-    frame = frame.sort_values("cases", ascending=False)
-    seen: set = set()
-    for i, row in frame.iterrows():
-        while (row["side"], frame.at[i, "lon"], frame.at[i, "lat"]) in seen:
-            frame.at[i, "lat"] = frame.at[i, "lat"] - 8
-        seen.add((row["side"], frame.at[i, "lon"], frame.at[i, "lat"]))
-    total = frame.groupby("code")["cases"].sum()
-    frame["rank"] = frame["code"].map(total)
-    frame = frame.sort_values(["rank", "code", "side"], ascending=[False, True, True]).drop(columns="rank")
-    return frame.reset_index(drop=True)
-
-
-def data_areas() -> dict[str, list[str]]:
-    """Dataset code -> names of today's countries it covers (data/country_areas.csv, in file order)."""
-    from . import data
-
-    areas = data.country_areas()
-    out: dict[str, list[str]] = {}
-    for code, name in zip(areas["code"].astype(str), areas["area_name"].astype(str)):
-        out.setdefault(code, []).append(name)
-    return out
-
-
 @_responsive
 def ch1_world_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Two world maps: the countries people left and the countries that kept them, circles sized by cases."""
-    frame = ch1_map_data(cases)
+    frame = maps.ch1_places(cases)
     width, height = _map_size(narrow)
     ids = maps.ids_for(frame["code"].unique())
     top = int(frame["cases"].max())
@@ -943,45 +900,12 @@ def ch3_retaliation_by_origin(cases: pd.DataFrame, narrow: bool = False) -> alt.
 
 #: Chapter 3 map: how sure the record is, as shape and fill (not colour alone).
 CH3_MAP_STATUS = {"Documented": "circle", "Reported or disputed": "diamond"}
-_CH3_ABROAD = ("assassinated", "attempted_assassination", "kidnapped")
-
-
-def ch3_map_data(cases: pd.DataFrame) -> pd.DataFrame:
-    """Acts abroad (killings, attempts, kidnappings) with a known country, one row per country and status.
-
-    ``status`` is Documented (the case's confidence is documented) or Reported or disputed. Columns:
-    ``code``, ``country``, ``status``, ``acts``, ``names`` (name and year of the act), ``lon``, ``lat``.
-    """
-    acts = cases[cases["retaliation"].astype("object").isin(_CH3_ABROAD) & cases["retaliation_country"].notna()]
-    from . import data
-
-    names = dict(zip(data.countries()["code"].astype(str), data.countries()["name"].astype(str)))
-    rows = []
-    for (code, status), group in acts.groupby([acts["retaliation_country"].astype(str),
-                                                acts["confidence"].astype(str).map(
-                                                    lambda c: "Documented" if c == "documented" else "Reported or disputed")]):
-        group = group.sort_values("retaliation_year")
-        who = "; ".join(f"{n} ({int(y)})" if pd.notna(y) else str(n)
-                        for n, y in zip(group["name"].astype(str), group["retaliation_year"]))
-        rows.append({"code": code, "country": names[code].split(" (")[0], "status": status,
-                     "acts": len(group), "names": who})
-    frame = pd.DataFrame(rows)
-    ids = maps.ids_for(frame["code"].unique())
-    where = {c: maps.centroid(i) for c, i in ids.items()}
-    both = frame.groupby("code")["status"].nunique() > 1
-    shift = {"Documented": -3.5, "Reported or disputed": 3.5}  # side by side where a country has both
-    frame["lon"] = [where[c][0] + (shift[s] if both[c] else 0) for c, s in zip(frame["code"], frame["status"])]
-    frame["lat"] = frame["code"].map(lambda c: where[c][1])
-    total = frame.groupby("code")["acts"].sum()
-    frame["rank"] = frame["code"].map(total)
-    frame = frame.sort_values(["rank", "country", "status"], ascending=[False, True, True]).drop(columns="rank")
-    return frame.reset_index(drop=True)
 
 
 @_responsive
 def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart:
     """Where killings, attempts and kidnappings abroad took place, documented and not told apart by shape."""
-    frame = ch3_map_data(cases)
+    frame = maps.ch3_places(cases)
     width, height = _map_size(narrow)
     ids = maps.ids_for(frame["code"].unique())
     colour = _CH3_COLOURS[0]
@@ -1001,7 +925,7 @@ def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConca
     )
     chart = _map_panel(base, marks)
     n = int(frame["acts"].sum())
-    counted = cases[cases["retaliation"].astype("object").isin(_CH3_ABROAD)]
+    counted = cases[cases["retaliation"].astype("object").isin(maps.ABROAD)]
     unplaced = len(counted) - n
     doc = int(frame.loc[frame["status"] == "Documented", "acts"].sum())
     per = frame.groupby("country")["acts"].sum().sort_values(ascending=False, kind="stable")

@@ -19,7 +19,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["ATLAS", "atlas", "feature_ids", "ids_for", "centroid"]
+import pandas as pd
+
+__all__ = ["ATLAS", "atlas", "feature_ids", "ids_for", "centroid", "area_names", "ch1_places", "ch3_places"]
 
 #: The vendored TopoJSON file.
 ATLAS = Path(__file__).resolve().parent / "geo" / "countries-110m.json"
@@ -131,3 +133,90 @@ def centroid(ids) -> tuple[float, float]:
     lon, lat = best[1]
     lon = (lon + 180) % 360 - 180
     return round(lon, 2), round(lat, 2)
+
+
+# --- the places on the chapters' maps (defection.charts draws them) ------------------
+
+#: Retaliation abroad that the chapter 3 map shows.
+ABROAD = ("assassinated", "attempted_assassination", "kidnapped")
+
+
+def ch1_places(cases: pd.DataFrame) -> pd.DataFrame:
+    """One row per country code and side (Left from / Went to) with the number of cases and a marker position.
+
+    Columns: ``code``, ``country``, ``side``, ``cases``, ``today`` (today's countries the code covers,
+    from data/country_areas.csv), ``lon``, ``lat`` (centre of the largest landmass among them).
+    """
+    rows = []
+    for side, column, names in (("Left from", "origin_country", "origin_name"),
+                                ("Went to", "destination_country", "destination_name")):
+        part = cases[cases[column].notna()]
+        counts = part.groupby(part[column].astype(str)).size()
+        name_of = dict(zip(part[column].astype(str), part[names].astype(str)))
+        for code, n in counts.items():
+            rows.append({"code": code, "country": name_of[code], "side": side, "cases": int(n)})
+    frame = pd.DataFrame(rows)
+    ids = ids_for(frame["code"].unique())
+    missing = sorted(set(frame["code"]) - set(ids))
+    if missing:
+        raise ValueError(f"no rows in data/country_areas.csv for {', '.join(missing)}")
+    areas = area_names()
+    frame["today"] = frame["code"].map(lambda c: ", ".join(areas[c]))
+    where = {c: centroid(i) for c, i in ids.items()}
+    frame["lon"] = frame["code"].map(lambda c: where[c][0])
+    frame["lat"] = frame["code"].map(lambda c: where[c][1])
+    # Two codes at one place on one map (the Soviet Union and Russia, East and West Germany): move the
+    # smaller marker 8 degrees south so both show.
+    frame = frame.sort_values("cases", ascending=False)
+    seen: set = set()
+    for i, row in frame.iterrows():
+        while (row["side"], frame.at[i, "lon"], frame.at[i, "lat"]) in seen:
+            frame.at[i, "lat"] = frame.at[i, "lat"] - 8
+        seen.add((row["side"], frame.at[i, "lon"], frame.at[i, "lat"]))
+    total = frame.groupby("code")["cases"].sum()
+    frame["rank"] = frame["code"].map(total)
+    frame = frame.sort_values(["rank", "code", "side"], ascending=[False, True, True]).drop(columns="rank")
+    return frame.reset_index(drop=True)
+
+
+def area_names() -> dict[str, list[str]]:
+    """Dataset code -> names of today's countries it covers (data/country_areas.csv, in file order)."""
+    from . import data
+
+    areas = data.country_areas()
+    out: dict[str, list[str]] = {}
+    for code, name in zip(areas["code"].astype(str), areas["area_name"].astype(str)):
+        out.setdefault(code, []).append(name)
+    return out
+
+
+def ch3_places(cases: pd.DataFrame) -> pd.DataFrame:
+    """Acts abroad (killings, attempts, kidnappings) with a known country, one row per country and status.
+
+    ``status`` is Documented (the case's confidence is documented) or Reported or disputed. Columns:
+    ``code``, ``country``, ``status``, ``acts``, ``names`` (name and year of the act), ``lon``, ``lat``.
+    """
+    acts = cases[cases["retaliation"].astype("object").isin(ABROAD) & cases["retaliation_country"].notna()]
+    from . import data
+
+    names = dict(zip(data.countries()["code"].astype(str), data.countries()["name"].astype(str)))
+    rows = []
+    for (code, status), group in acts.groupby([acts["retaliation_country"].astype(str),
+                                                acts["confidence"].astype(str).map(
+                                                    lambda c: "Documented" if c == "documented" else "Reported or disputed")]):
+        group = group.sort_values("retaliation_year")
+        who = "; ".join(f"{n} ({int(y)})" if pd.notna(y) else str(n)
+                        for n, y in zip(group["name"].astype(str), group["retaliation_year"]))
+        rows.append({"code": code, "country": names[code].split(" (")[0], "status": status,
+                     "acts": len(group), "names": who})
+    frame = pd.DataFrame(rows)
+    ids = ids_for(frame["code"].unique())
+    where = {c: centroid(i) for c, i in ids.items()}
+    both = frame.groupby("code")["status"].nunique() > 1
+    shift = {"Documented": -3.5, "Reported or disputed": 3.5}  # side by side where a country has both
+    frame["lon"] = [where[c][0] + (shift[s] if both[c] else 0) for c, s in zip(frame["code"], frame["status"])]
+    frame["lat"] = frame["code"].map(lambda c: where[c][1])
+    total = frame.groupby("code")["acts"].sum()
+    frame["rank"] = frame["code"].map(total)
+    frame = frame.sort_values(["rank", "country", "status"], ascending=[False, True, True]).drop(columns="rank")
+    return frame.reset_index(drop=True)

@@ -83,7 +83,7 @@ def test_every_country_code_maps_to_the_atlas(cases):
 
 
 def test_world_map_counts_match_the_cases(cases):
-    frame = charts.ch1_map_data(cases)
+    frame = maps.ch1_places(cases)
     left = frame[frame["side"] == "Left from"].set_index("code")["cases"]
     went = frame[frame["side"] == "Went to"].set_index("code")["cases"]
     assert left.to_dict() == cases["origin_country"].astype(str).value_counts().to_dict()
@@ -95,7 +95,7 @@ def test_world_map_counts_match_the_cases(cases):
 
 
 def test_retaliation_map_counts_match_the_cases(cases):
-    frame = charts.ch3_map_data(cases)
+    frame = maps.ch3_places(cases)
     acts = cases[cases["retaliation"].astype(str).isin(VIOLENT_ABROAD) & cases["retaliation_country"].notna()]
     assert int(frame["acts"].sum()) == len(acts)
     assert frame.groupby("code")["acts"].sum().to_dict() == \
