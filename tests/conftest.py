@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# In-process Sphinx builds of the tiny books under tests/roots/ (tests/unit/).
+pytest_plugins = ("sphinx.testing.fixtures",)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tools.sitekit import (CHROMIUM, CHROMIUM_ARGS, chapter_docnames, find_chromium, is_chapter,  # noqa: E402,F401

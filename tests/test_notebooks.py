@@ -28,7 +28,7 @@ from nbclient.exceptions import CellExecutionError
 from conftest import ROOT, chapter_docnames
 
 sys.path.insert(0, str(ROOT / "_ext"))
-from dxbook.mystconv import leftovers  # noqa: E402
+from dxbook.notebooks import leftovers  # noqa: E402
 
 CHAPTERS = chapter_docnames()
 

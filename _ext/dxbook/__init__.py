@@ -10,7 +10,8 @@
               a chart
 ``editions``  ``DX_TEACHER=1`` builds the teacher edition (solutions shown)
 ``metadata``  meta description and Open Graph tags
-``notebooks`` the downloadable student and teacher notebooks
+``notebooks`` the downloadable student and teacher notebooks, from each chapter's
+              resolved doctree (``doctree-resolved``)
 ``assets``    theme weight: unused stylesheets/scripts dropped, icons subset
 ``security``  a strict Content-Security-Policy on every page, no inline
               handlers, no dead Thebe configuration, safe new-window links
@@ -23,7 +24,6 @@
               ``teaching/*.yml``; chapters' exercises and solutions from the doctree
 ``readability`` the teacher guide's words, reading time and reading level,
               computed from the chapters when the guide is read
-``mystconv``  MyST to plain Jupyter Markdown, for the notebooks
 ``casebrowser`` the data page's case browser script (``dx-cases.js``), on
               that page only
 ``explore``   every chart's explorable description (a WAI-ARIA tree; nested list

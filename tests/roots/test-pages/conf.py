@@ -1,0 +1,8 @@
+from pathlib import Path
+
+import defection
+
+exec((Path(defection.__file__).resolve().parents[1] / "tests" / "roots" / "base_conf.py").read_text(encoding="utf-8"))
+extensions.append("sphinx_sitemap")
+sitemap_url_scheme = "{link}"
+html_last_updated_fmt = "%-d %B %Y"

@@ -1,0 +1,124 @@
+"""Charts on a page (``charts``, ``explore``), the front page's copy of one (``frontpage``) and
+the case browser's script (``casebrowser``), on tests/roots/test-charts.
+
+The root's two notebooks are written here, before the build, from what the ``defection``
+package displays (a chart glued as the chapters glue it, the data page's case browser), so
+the test follows whatever the package emits; nothing is executed by the build."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .output import resolve, script_srcs, soup
+
+CHART_PAGE, CASES_PAGE = "chapters/01-charts", "chapters/cases"
+pytestmark = pytest.mark.sphinx("html", testroot="charts", shared_result="charts")
+
+
+@pytest.fixture(scope="session")
+def outputs():
+    """(chart output, case browser output) as notebook outputs, made once."""
+    from IPython.core.formatters import format_display_data
+    from myst_nb.ext.glue import GLUE_PREFIX
+
+    from defection import charts, data, tables
+
+    bundle, meta = format_display_data(charts.ch1_origins_over_time(data.cases()))
+    chart = nbformat.v4.new_output("display_data", data={GLUE_PREFIX + k: v for k, v in bundle.items()},
+                                   metadata={**meta, "scrapbook": {"name": "fig-probe-chart", "mime_prefix": GLUE_PREFIX}})
+    bundle, meta = format_display_data(tables.case_browser(data.cases()))
+    return chart, nbformat.v4.new_output("display_data", data=bundle, metadata=meta)
+
+
+def build(app, outputs):
+    src = Path(app.srcdir) / "chapters"
+    chart, cases = outputs
+    if not (src / "01-charts.ipynb").exists():
+        code = nbformat.v4.new_code_cell('glue("fig-probe-chart", charts.ch1_origins_over_time(cases))',
+                                         outputs=[chart])
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("# Charts probe\n\nA chapter with one chart, glued and shown as a figure."),
+            nbformat.v4.new_code_cell('print("probe")', outputs=[nbformat.v4.new_output("stream", text="probe\n")]),
+            code,
+            nbformat.v4.new_markdown_cell("```{glue:figure} fig-probe-chart\n:name: fig-probe-chart\n\n"
+                                          "Cases per decade, the probe's caption.\n```")],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+        nbformat.write(nb, src / "01-charts.ipynb")
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("# Cases probe\n\nEvery case, in the case browser."),
+            nbformat.v4.new_code_cell("tables.case_browser(cases)", outputs=[cases])],
+            metadata=nb.metadata)
+        nbformat.write(nb, src / "cases.ipynb")
+    app.build()
+
+
+def test_chart_becomes_pictures_of_files(app, outputs):
+    build(app, outputs)
+    chart = soup(app, CHART_PAGE).find("div", class_="dx-chart")
+    assert chart is not None
+    assert chart.find("svg") is None, "the chart's SVG is still inline"
+    images = chart.find_all("img")
+    assert {img["class"][0] for img in images} == {"dx-chart-light", "dx-chart-dark"}
+    for img in images:
+        assert img["alt"].strip(), "a chart picture without its text alternative"
+        assert resolve(app.outdir, CHART_PAGE, img["src"]).read_text(encoding="utf-8").startswith("<svg")
+    for attr in ("data-dx-spec", "data-dx-spec-dark"):
+        assert resolve(app.outdir, CHART_PAGE, chart[attr]).is_file(), attr
+
+
+def test_chart_data_offered_as_csv_and_table(app, outputs):
+    build(app, outputs)
+    box = soup(app, CHART_PAGE).find("details", class_="dx-chart-data")
+    link = next(a["href"] for a in box.find_all("a") if a["href"].endswith(".csv"))
+    rows = list(csv.DictReader(io.StringIO(resolve(app.outdir, CHART_PAGE, link).read_text(encoding="utf-8"))))
+    table = box.find("table", class_="dx-chart-table")
+    assert rows and len(table.find("tbody").find_all("tr")) == len(rows)
+    assert [th.get_text() for th in table.find("thead").find_all("th")] == list(rows[0])
+    png = next(a["href"] for a in box.find_all("a") if a["href"].endswith(".png"))
+    assert resolve(app.outdir, CHART_PAGE, png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chart_has_an_explorable_description(app, outputs):
+    """``explore``: a nested list from the chart's own encodings and data."""
+    build(app, outputs)
+    tree = soup(app, CHART_PAGE).find("ul", class_="dx-explore-tree")
+    assert tree is not None
+    top = tree.find("li")
+    assert top.get_text(" ").startswith("Chart:")
+    assert len(top.find_all("li")) > 3  # axes, groups and marks below the chart
+
+
+def test_scripts_only_on_pages_that_need_them(app, outputs):
+    build(app, outputs)
+    for name, wanted in ((CHART_PAGE, {"dx-charts.js", "dx-explore.js"}), (CASES_PAGE, {"dx-cases.js"}),
+                         ("index", set())):
+        have = {s.rsplit("/", 1)[-1] for s in script_srcs(soup(app, name))}
+        assert wanted <= have, name
+        assert not ({"dx-charts.js", "dx-explore.js", "dx-cases.js"} - wanted) & have, name
+
+
+def test_case_browser_lists_every_case(app, outputs):
+    build(app, outputs)
+    from defection import data
+
+    browser = soup(app, CASES_PAGE).find("div", class_="dx-cases")
+    assert browser is not None and browser.has_attr("data-dx-cases")
+    assert len(browser.find("tbody").find_all("tr")) == len(data.cases())
+
+
+def test_front_page_shows_the_chapters_chart(app, outputs):
+    build(app, outputs)
+    front = soup(app, "index").find("div", class_="dx-front-chart")
+    figure = front.find("figure", class_="dx-front-figure")
+    assert figure is not None, "the front page's placeholder was not filled"
+    chapter = soup(app, CHART_PAGE).find("div", class_="dx-chart").find("img", class_="dx-chart-light")
+    img = figure.find("img", class_="dx-chart-light")
+    # The very file the chapter shows, linked from the site root.
+    assert resolve(app.outdir, "index", img["src"]) == resolve(app.outdir, CHART_PAGE, chapter["src"])
+    caption = figure.find("figcaption").find("a")["href"]
+    assert caption == f"{CHART_PAGE}.html#fig-probe-chart"
+    assert soup(app, CHART_PAGE).find(id="fig-probe-chart") is not None

@@ -1,0 +1,159 @@
+"""Plain unit tests of the extension's pure functions (no Sphinx build)."""
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+from datetime import timezone
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dxbook import a11y, cache, cartridge, editions, explore, history, lms, publish
+from dxbook.questions import Chapter, inline
+
+HOSTILE = 'Is <b>x</b> & "y" {a} = ~b #c: d [e](f) $g `h` _i_ \\ j?'
+
+
+def chapter() -> Chapter:
+    """A one-question chapter whose texts carry every character an export format treats specially."""
+    q = {"id": "ch1-q01", "type": "single", "prompt": HOSTILE, "section": "s", "section_title": "Sec <1>",
+         "section_url": "https://example.org/probe/chapters/01-x.html#s",
+         "options": [{"text": "Right <i>one</i>", "correct": True, "feedback": "Because & so."},
+                     {"text": "Wrong {two}", "correct": False, "feedback": "Not = this."},
+                     {"text": "Wrong ~three", "correct": False, "feedback": "Nor #this."}]}
+    return Chapter(Path("questions/01-x.yml"), "chapters/01-x", [q], "Chapter <X>", "https://example.org/probe/")
+
+
+def test_moodle_xml_carries_bank_text_as_escaped_html():
+    root = ET.fromstring(lms.to_moodle_xml(chapter(), "Chapter <X>"))
+    q = next(x for x in root.iter("question") if x.get("type") == "multichoice")
+    assert q.findtext("questiontext/text") == f"<p>{inline(HOSTILE)}</p>"
+    assert "<b>" not in q.findtext("questiontext/text")
+    fractions = {a.findtext("text"): a.get("fraction") for a in q.findall("answer")}
+    assert fractions[inline("Right <i>one</i>")] == "100"
+    assert root.find("question/category/text").text.endswith("Chapter <X>")
+
+
+def test_gift_escapes_its_special_characters():
+    gift = lms.to_gift(chapter(), "T")
+    line = next(x for x in gift.splitlines() if x.startswith("::ch1-q01::[html]"))
+    prompt = line[len("::ch1-q01::[html]"):].rsplit(" {", 1)[0]
+    for ch in "{}=~#:":
+        assert prompt.count("\\" + ch) == HOSTILE.count(ch), ch
+    assert "&lt;b&gt;" in prompt
+
+
+def test_text2qti_source_escapes_markdown():
+    text = lms.text2qti_source(chapter(), "T")
+    prompt = next(x for x in text.splitlines() if x.startswith("1.  "))
+    for raw in ("[", "]", "$", "`", "_"):  # Markdown's and text2qti's characters, each escaped
+        assert prompt.count("\\" + raw) == HOSTILE.count(raw), raw
+    assert "&lt;b&gt;" in prompt
+
+
+def test_reproducible_zip_is_byte_stable_and_sorted():
+    files = {"b.txt": b"two", "a.txt": b"one", "c.png": b"\x89PNG"}
+    first = lms.reproducible_zip(files)
+    assert first == lms.reproducible_zip(dict(reversed(list(files.items()))))
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        assert z.namelist() == sorted(files)
+        assert {i.date_time for i in z.infolist()} == {lms.ZIP_TIME}
+        assert z.getinfo("c.png").compress_type == zipfile.ZIP_STORED
+
+
+def test_cartridge_manifest_matches_its_files():
+    ch = chapter()
+    cc = cartridge.Cartridge("Probe")
+    cc.add_chapter(ch, 1, {"worksheet": "<p>w</p>"}, "p{}", ["Discuss <this>."])
+    with zipfile.ZipFile(io.BytesIO(cc.bytes())) as z:
+        manifest = ET.fromstring(z.read("imsmanifest.xml"))
+        ns = {"m": cartridge.NS[""]}
+        hrefs = {f.get("href") for f in manifest.iterfind(".//m:resource/m:file", ns)}
+        assert hrefs == set(z.namelist()) - {"imsmanifest.xml"}
+        refs = {i.get("identifierref") for i in manifest.iter(f"{{{cartridge.NS['']}}}item") if i.get("identifierref")}
+        assert refs == {r.get("identifier") for r in manifest.iterfind(".//m:resource", ns)}
+        topic = z.read(next(n for n in z.namelist() if "discussion" in n)).decode("utf-8")
+        assert "&lt;this&gt;" in topic or "&amp;lt;this&amp;gt;" in topic
+
+
+def test_explore_tree_groups_marks_from_a_small_spec():
+    view = {"mark": "bar", "data": {"name": "data_0"}, "description": "Cases by decade. More text.",
+            "encoding": {"x": {"field": "decade", "type": "ordinal", "title": "Decade"},
+                         "y": {"field": "n", "type": "quantitative", "title": "Cases"}}}
+    rows = [{"decade": "1960s", "n": 3}, {"decade": "1950s", "n": 5}, {"decade": "<1940s>", "n": 1}]
+    html = explore.tree(view, [("data_0", rows)], "Cases <per> decade")
+    assert "<1940s>" not in html and "&lt;1940s&gt;" in html  # every value escaped
+    assert "3 groups" in html
+    # Ordinal groups in ascending order, as the chart draws them.
+    assert html.index("1950s") < html.index("1960s")
+    assert "data from 1 to 5" in html
+
+
+def test_explore_take_view_removes_the_view_from_the_spec():
+    spec = {"usermeta": {"defection": {"view": {"mark": "bar"}, "other": 1}}}
+    assert explore.take_view(spec) == {"mark": "bar"}
+    assert spec == {"usermeta": {"defection": {"other": 1}}}
+    assert explore.take_view({}) is None
+
+
+def test_site_csvs_are_neutralised(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.csv").write_text("name,note\nA,=HYPERLINK(\"x\")\nB,@SUM(A1)\n", encoding="utf-8")
+    (tmp_path / "good.csv").write_text("name,n\nA,-3\nB,4\n", encoding="utf-8")
+    good = (tmp_path / "good.csv").read_bytes()
+    assert publish.neutralise_site_csv(tmp_path) == 1
+    rows = list(csv.reader(io.StringIO((tmp_path / "sub" / "bad.csv").read_text(encoding="utf-8"))))
+    assert [r[1] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'@SUM(A1)"]
+    assert (tmp_path / "good.csv").read_bytes() == good  # a number is not a formula; clean files untouched
+    assert publish.neutralise_site_csv(tmp_path) == 0  # idempotent
+
+
+def test_source_date_epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert publish.source_date_epoch() == 1700000000
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "not a number")
+    assert publish.source_date_epoch() == publish.DEFAULT_EPOCH
+
+
+def test_cache_digest_keys_on_names_and_bytes(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    before = cache.digest([tmp_path])
+    assert cache.digest([tmp_path]) == before
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "m.pyc").write_bytes(b"\0")
+    assert cache.digest([tmp_path]) == before  # byte code is not an input
+    (tmp_path / "a.csv").write_text("x\n2\n")
+    changed = cache.digest([tmp_path])
+    assert changed != before
+    (tmp_path / "a.csv").rename(tmp_path / "b.csv")
+    assert cache.digest([tmp_path]) != changed  # a renamed file is a change too
+
+
+def test_cache_inputs_are_data_and_package():
+    from defection.paths import data_dir
+
+    paths = cache.input_paths()
+    assert data_dir() in paths and any((p / "__init__.py").is_file() for p in paths)
+
+
+@pytest.mark.parametrize("value, teacher", [("", False), ("0", False), ("1", True), ("yes", True)])
+def test_teacher_edition_switch(monkeypatch, value, teacher):
+    monkeypatch.setenv("DX_TEACHER", value)
+    assert editions.is_teacher_build() is teacher
+
+
+def test_bibliography_roles_fixed():
+    body = '<div role="list" class="citation-list"><div class="citation" role="doc-biblioentry">A</div></div>'
+    fixed = a11y.fix_bibliography(body)
+    assert 'role="list"' not in fixed and "doc-biblioentry" not in fixed and "A</div>" in fixed
+    assert a11y.fix_bibliography("<p>no bibliography</p>") == "<p>no bibliography</p>"
+
+
+def test_history_date_is_the_git_date_in_utc():
+    app = SimpleNamespace(env=SimpleNamespace(git_last_updated={"p": (86400 * 365, None), "q": (None, None)}),
+                          config=SimpleNamespace(git_last_updated_timezone=timezone.utc))
+    assert history.updated_iso(app, "p") == "1971-01-01"  # 365 days after the Unix epoch
+    assert history.updated_iso(app, "q") == "" and history.updated_iso(app, "missing") == ""
