@@ -5,7 +5,8 @@
 #   make serve   serve _build/html (the last good build) on http://127.0.0.1:8000
 #   make lab     open the student notebooks in JupyterLab (127.0.0.1), in lab/ (TEACHER=1: with solutions)
 #   make pdf     print every page, the whole book and every printable sheet to PDF, into the site (_build/html/pdf);
-#                then the offline site ZIP (make site-zip) and this version's edition (make editions)
+#                then the EPUB (make epub), the offline site ZIP (make site-zip) and this version's edition (make editions)
+#   make epub    the whole book as EPUB 3, checked with epubcheck, into the site (_build/html/offline)
 #   make teacher build the teacher edition (all solutions shown) in _build/teacher
 #   make lock    regenerate requirements.txt from requirements.in
 #   make clean   remove the build and the execution cache (not the editions archive, _build/editions)
@@ -22,7 +23,7 @@ STAMP := $(VENV)/.installed
 EDITIONS ?= $(BUILDDIR)/editions
 export DX_EDITIONS := $(abspath $(EDITIONS))
 
-.PHONY: book test serve lab lock clean venv unit pdf teacher site-zip editions
+.PHONY: book test serve lab lock clean venv unit pdf teacher site-zip editions epub
 
 venv: $(STAMP)
 
@@ -64,8 +65,15 @@ pdf: book
 	$(BIN)/python tools/pdf.py --site $(BUILDDIR)/html --out $(BUILDDIR)/.pdf.next
 	rm -rf $(BUILDDIR)/html/pdf.old && { [ ! -d $(BUILDDIR)/html/pdf ] || mv $(BUILDDIR)/html/pdf $(BUILDDIR)/html/pdf.old; }
 	mv $(BUILDDIR)/.pdf.next $(BUILDDIR)/html/pdf && rm -rf $(BUILDDIR)/html/pdf.old
+	$(BIN)/python tools/epub.py --out $(OUT)
 	$(BIN)/python tools/editions.py zip --site $(BUILDDIR)/html
 	$(BIN)/python tools/editions.py freeze --site $(BUILDDIR)/html --archive $(EDITIONS)
+
+# The whole book as EPUB 3 (tools/epub.py: Sphinx's epub builder, the same execution cache, no chapter
+# executed again), into _build/.epub.next; moved into the site's offline/ only when the build and
+# epubcheck (if installed) pass with no error and no warning.
+epub: book
+	$(BIN)/python tools/epub.py --out $(OUT)
 
 # The whole site as one ZIP that works opened from disk (file://), into the site's offline/ folder.
 site-zip: book

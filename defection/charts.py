@@ -63,6 +63,8 @@ WIDTH = 560
 NARROW_WIDTH = 336
 #: Characters per line of a narrow chart's title, subtitle and source line.
 NARROW_WRAP = {"title": 31, "subtitle": 47, "source": 56}
+#: Characters in a wide chart's source line before it wraps (11 px text, within WIDTH + 100 px).
+WIDE_SOURCE_WRAP = 105
 
 
 @alt.theme.register("defection", enable=True)
@@ -111,11 +113,13 @@ def finish(chart: alt.TopLevelMixin, *, title: str, description: str, source: st
                                   subtitle=textwrap.wrap(subtitle, NARROW_WRAP["subtitle"]) if subtitle else [],
                                   fontSize=16, subtitlePadding=4)
     else:
+        # A source line longer than the chart is wide wraps (a map's boundaries credit), never cut off.
+        lines = textwrap.wrap(text, WIDE_SOURCE_WRAP)
         note = (
             alt.Chart(alt.Data(values=[{"text": text}]))
-            .mark_text(align="left", baseline="top", fontSize=11, color=MUTED, limit=WIDTH + 100)
-            .encode(text="text:N", x=alt.value(0), y=alt.value(0))
-            .properties(width=100, height=14)  # the chart sets the width; the line's own length counts too
+            .mark_text(align="left", baseline="top", fontSize=11, color=MUTED, limit=WIDTH + 100, lineHeight=14)
+            .encode(text=alt.value(lines) if len(lines) > 1 else "text:N", x=alt.value(0), y=alt.value(0))
+            .properties(width=100, height=14 * len(lines))  # the chart sets the width; the line's own length counts too
         )
         heading = alt.TitleParams(text=title, subtitle=subtitle or [])
     top = alt.vconcat(*([chart] if narrow else [chart, note]), spacing=12).properties(

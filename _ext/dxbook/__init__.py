@@ -29,6 +29,7 @@
 ``explore``   every chart's explorable description (a WAI-ARIA tree; nested list
               without JavaScript), from the chart's own spec and data
 ``frontpage`` the front page's picture: a chapter's chart, copied in at build end
+``epub``      the EPUB edition: Sphinx's epub builder, finished in its own hooks
 ``finish``    the one ``build-finished`` pass over the written site: every step
               that needs the whole site, in one ordered function
 ``history``   each page's "Last updated" date from git, and a footer link to
@@ -44,7 +45,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, finish, metadata, notebooks, publish, questions, security
-from . import casebrowser, history, readability, releases, teaching
+from . import casebrowser, epub, history, readability, releases, teaching
 
 HERE = Path(__file__).resolve().parent
 
@@ -65,6 +66,7 @@ def setup(app: Sphinx):
     readability.setup(app)
     teaching.setup(app)
     releases.setup(app)
+    epub.setup(app)  # the EPUB edition (tools/epub.py): the epub builder only, plus the download menu entry
     security.setup(app)  # last: it hashes the final HTML
     finish.setup(app)  # the one pass over the written site (worksheets, frontpage, ... in order)
     app.config.html_static_path.append(str(HERE / "static"))
