@@ -466,12 +466,15 @@ MAP_BOUNDARIES = "boundaries: Natural Earth 1:110m (its de facto view of today's
 def _map_base(width: int, height: int, highlight: list[str] | None = None, colour: str | None = None) -> alt.LayerChart:
     """Today's countries in grey (no Antarctica), those in ``highlight`` tinted ``colour``; Equal Earth projection."""
     topo = alt.Data(values=maps.atlas(), format=alt.DataFormat(type="topojson", feature="countries"))
-    land = alt.Chart(topo).mark_geoshape(fill=LAND, stroke=BORDER, strokeWidth=0.5).transform_filter(
+    # The land is the map's background: hidden from assistive technology (aria=False), like a grid;
+    # the markers carry the data, and the chart's tree and table give every value.
+    land = alt.Chart(topo).mark_geoshape(fill=LAND, stroke=BORDER, strokeWidth=0.5, aria=False).transform_filter(
         f"datum.id != '{maps.ANTARCTICA}'")
     layers = [land]
     if highlight:
         ids = ",".join(f"'{i}'" for i in sorted(set(highlight)))
-        layers.append(alt.Chart(topo).mark_geoshape(fill=colour, fillOpacity=0.3, stroke=BORDER, strokeWidth=0.5)
+        layers.append(alt.Chart(topo).mark_geoshape(fill=colour, fillOpacity=0.3, stroke=BORDER, strokeWidth=0.5,
+                                                    aria=False)
                       .transform_filter(f"indexof([{ids}], datum.id) >= 0"))
     return alt.layer(*layers).properties(width=width, height=height)
 
