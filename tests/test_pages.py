@@ -33,8 +33,9 @@ CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 ISSUES_URL = CONFIG["repository"]["url"].rstrip("/") + "/issues"
 
 #: The data page's own bytes (its HTML and the case browser's script); the theme's
-#: shared CSS and JS come on top and are cached across pages.
-DATA_PAGE_BUDGET = {"html": 150_000, "html_gzip": 35_000, "js": 6_000}
+#: shared CSS and JS come on top and are cached across pages. (0.5.0: 35,000 -> 36,000 bytes
+#: gzipped, for the maps' new table and column documented on the page and longer coding notes.)
+DATA_PAGE_BUDGET = {"html": 150_000, "html_gzip": 36_000, "js": 6_000}
 
 
 # --- helpers --------------------------------------------------------------------
