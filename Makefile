@@ -19,6 +19,9 @@ OUT ?= .
 BUILDDIR := $(OUT)/_build
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# pygiftparser reads the GIFT export back in the tests; it pins an old Markdown, so it has a
+# virtual environment of its own, installed here (pinned, with hashes), never during a test.
+GIFT_STAMP := $(VENV)-gift/.installed
 # The editions archive: every release's frozen files (tools/editions.py, _ext/dxbook/releases.py).
 EDITIONS ?= $(BUILDDIR)/editions
 export DX_EDITIONS := $(abspath $(EDITIONS))
@@ -43,9 +46,6 @@ book: $(STAMP)
 test: pdf $(GIFT_STAMP)
 	DX_OUT=$(abspath $(OUT)) $(BIN)/python -m pytest -q
 
-# pygiftparser reads the GIFT export back in the tests; it pins an old Markdown, so it has a
-# virtual environment of its own, installed here (pinned, with hashes), never during a test.
-GIFT_STAMP := $(VENV)-gift/.installed
 $(GIFT_STAMP): tests/requirements-gift.txt
 	test -x $(VENV)-gift/bin/python || $(PYTHON) -m venv $(VENV)-gift
 	$(VENV)-gift/bin/python -m pip install --quiet --require-hashes -r tests/requirements-gift.txt
