@@ -14,7 +14,7 @@ import importlib
 from .paths import data_dir
 
 __all__ = ["data", "charts", "facts", "tables", "data_dir"]
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 
 def __getattr__(name: str):
