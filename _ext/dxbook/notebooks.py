@@ -63,6 +63,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -220,6 +221,8 @@ class Markdown:
         if isinstance(node, (nodes.paragraph, nodes.rubric)):
             return "".join(self.inline(c) for c in node.children).strip()
         if isinstance(node, (nodes.target, nodes.comment, nodes.substitution_definition, nodes.raw)):
+            return ""
+        if isinstance(node, addnodes.toctree):  # the book's navigation, not the chapter's text
             return ""
         if isinstance(node, (nodes.bullet_list, nodes.enumerated_list)):
             return "\n".join(self.list_items(node))
