@@ -941,8 +941,7 @@ def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConca
         chart,
         narrow=narrow,
         title="Where the long arm reached: attacks and kidnappings abroad",
-        subtitle="Where each act took place; filled circle = documented, hollow diamond = reported or disputed; "
-                 "size = acts",
+        subtitle="Filled circle = documented; hollow diamond = reported or disputed; size = acts",
         description=(f"World map of the {n} killings, attempts and kidnappings abroad in the dataset whose country is "
                      f"known, in {len(per)} countries, most in {lead}. {doc} are in cases marked documented "
                      f"(filled circles) and {n - doc} in cases marked reported or disputed (hollow diamonds)."
