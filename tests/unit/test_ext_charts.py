@@ -38,6 +38,7 @@ def build(app, outputs):
     src = Path(app.srcdir) / "chapters"
     chart, cases = outputs
     if not (src / "01-charts.ipynb").exists():
+        src.mkdir(parents=True, exist_ok=True)  # git keeps no empty folder: the root has none
         code = nbformat.v4.new_code_cell('glue("fig-probe-chart", charts.ch1_origins_over_time(cases))',
                                          outputs=[chart])
         nb = nbformat.v4.new_notebook(cells=[
