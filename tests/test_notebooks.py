@@ -158,6 +158,47 @@ def fresh_kernel(site, tmp_path_factory):
     return {"JUPYTER_PATH": str(jupyter / "share" / "jupyter")}
 
 
+@pytest.fixture(scope="session")
+def bare_kernel(tmp_path_factory):
+    """A virtual environment with Jupyter's kernel and the package's dependencies, but not the
+    book's package: what a student has who has never installed it."""
+    venv = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    pins = tmp_path_factory.mktemp("bare-pins") / "constraints.txt"
+    pins.write_text("\n".join(re.findall(r"^([A-Za-z0-9_.\-]+==[^\s\\]+)", (ROOT / "requirements.txt").read_text(),
+                                         re.M)) + "\n")
+    deps = ["ipykernel", "pandas", "altair", "vl-convert-python", "frictionless"]
+    subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-c", str(pins), *deps], check=True, cwd=venv.parent)
+    jupyter = venv.parent / "jupyter"
+    subprocess.run([str(py), "-m", "ipykernel", "install", "--prefix", str(jupyter), "--name", "dx-bare"],
+                   check=True, capture_output=True)
+    return {"JUPYTER_PATH": str(jupyter / "share" / "jupyter")}
+
+
+@pytest.mark.build
+def test_setup_cell_installs_its_own_version_from_the_copy_the_override_names(site, bare_kernel, tmp_path):
+    """DEFECTION_BOOK_URL points the set-up cell at a copy of the site (here: the built site on
+    127.0.0.1, as `make serve` or a school mirror serves it); it installs this notebook's version."""
+    from conftest import serve
+
+    nb = student(site, CHAPTERS[0])
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    assert "DEFECTION_BOOK_URL" in setup.source
+    check = nbformat.v4.new_code_cell("import defection, pathlib\n"
+                                      "print('version', defection.__version__)\n"
+                                      "print('from', pathlib.Path(defection.__file__).parent)")
+    probe = nbformat.v4.new_notebook(cells=[setup, check], metadata=nb.metadata)
+    with serve(site) as base:
+        run(probe, tmp_path, kernel="dx-bare", extra_env={**bare_kernel, "DEFECTION_BOOK_URL": base,
+                                                             "DEFECTION_DATA": ""})
+    text = "".join(o.get("text", "") for c in probe.cells for o in c.outputs if o.output_type == "stream")
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert f"Installing the book's package from {base.rstrip('/')}/downloads/defection-{version}-py3-none-any.whl" \
+        in text, text
+    assert f"version {version}" in text and str(ROOT) not in text, text
+
+
 def chart_outputs(nb) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                if any(k.startswith("application/vnd.vegalite") for k in o.get("data", {})))

@@ -67,6 +67,8 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .publish import wheel_name
+
 logger = logging.getLogger(__name__)
 
 TEACHER_DIR = Path("notebooks") / "teacher"
@@ -76,15 +78,22 @@ SITE_BUILDERS = ("html", "dirhtml")
 CELL_LIMIT = 2500
 
 SETUP_MARKDOWN = """**Before you run this notebook.** It uses the book's Python package, `defection`, which carries the
-book's data. The next cell finds it (in a copy of the book, or already installed) or installs it from the
-book's site, and stops with a message if it cannot. Read the chapter online: [{title}]({page_url}).
+book's data. The next cell finds it (in a copy of the book, or already installed) or installs this notebook's
+own version of it from the book's site, and stops with a message if it cannot. If your school serves a copy
+of the site (a mirror, or `make serve` on your own machine), set the environment variable
+`DEFECTION_BOOK_URL` to its address (for example `http://127.0.0.1:8000/`) before starting Jupyter, and the
+package is installed from there. Read the chapter online: [{title}]({page_url}).
 Text and data: CC BY 4.0. Code: MIT."""
 
 SETUP_CODE = '''# Set-up: find or install the book's `defection` package (with its data), then check it.
 import importlib
 import importlib.util
+import os
 
-WHEEL = "{wheel_url}"
+# This notebook's own version of the package, from the book's site, or from the copy of the
+# site that DEFECTION_BOOK_URL names (a school mirror, or `make serve`: http://127.0.0.1:8000/).
+BOOK = os.environ.get("DEFECTION_BOOK_URL") or "{site_url}"
+WHEEL = BOOK.rstrip("/") + "/downloads/{wheel}"
 if importlib.util.find_spec("defection") is None:
     print("Installing the book's package from", WHEEL)
     get_ipython().run_line_magic("pip", "install --quiet " + WHEEL)
@@ -136,8 +145,7 @@ def site_url(app: Sphinx) -> str:
 
 
 def wheel_url(app: Sphinx) -> str:
-    from .publish import wheel_name
-
+    """Where the notebooks install this version's package from, unless DEFECTION_BOOK_URL names a copy."""
     return site_url(app) + "downloads/" + wheel_name()
 
 
@@ -338,7 +346,7 @@ class NotebookTranslator(nodes.NodeVisitor):
                 title = self.env.titles[self.docname].astext() if self.docname in self.env.titles else self.docname
                 self.cells.append((None, self.nbformat.v4.new_markdown_cell(
                     SETUP_MARKDOWN.format(title=title, page_url=self.page_url))))
-                self.cells.append((None, self._code(SETUP_CODE.format(wheel_url=wheel_url(self.app)))))
+                self.cells.append((None, self._code(SETUP_CODE.format(site_url=site_url(self.app), wheel=wheel_name()))))
 
     def _markdown(self, text: str, node, new_cell=False) -> None:
         self._removed_before(self._cell_of(node))
