@@ -940,7 +940,7 @@ def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConca
     top = finish(
         chart,
         narrow=narrow,
-        title="Where the long arm reached: attacks and kidnappings abroad",
+        title="Attacks and kidnappings abroad, by country",
         subtitle="Filled circle = documented; hollow diamond = reported or disputed; size = acts",
         description=(f"World map of the {n} killings, attempts and kidnappings abroad in the dataset whose country is "
                      f"known, in {len(per)} countries, most in {lead}. {doc} are in cases marked documented "
