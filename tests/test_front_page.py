@@ -43,7 +43,7 @@ def test_front_figure_is_copied_from_the_chapter_with_links_made_relative_to_the
 
     chapter = ('<figure class="align-default" id="fig-x"><div class="dx-chart" data-dx-spec="../_static/charts/a.vg.json">'
                '<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="Cases &amp; decades">'
-               '<div class="dx-chart-static"><img class="dx-chart-light" src="../_static/charts/a.svg" alt="A &lt;b&gt;">'
+               '<div class="dx-chart-static"><img class="dx-chart-light" src="../_static/charts/a.svg" alt="A &lt;b&gt;" loading="lazy">'
                '<img class="dx-chart-dark" src="../_static/charts/a.dark.svg" alt="A &lt;b&gt;" loading="lazy"></div>'
                '</div><details class="dx-chart-data"><summary>Data</summary></details></div>'
                '<figcaption><p><span class="caption-number">Fig. 1.1 </span>x</p></figcaption></figure>')
@@ -52,6 +52,9 @@ def test_front_figure_is_copied_from_the_chapter_with_links_made_relative_to_the
     assert not missing
     assert 'src="_static/charts/a.svg"' in filled and 'src="_static/charts/a.dark.svg"' in filled
     assert "../_static" not in filled and "dx-chart-data" not in filled and "data-dx-spec" not in filled
+    # The chapter loads its charts lazily; on the front page the light picture loads with the page.
+    assert '<img class="dx-chart-light" fetchpriority="high" src="_static/charts/a.svg" alt="A &lt;b&gt;">' in filled
+    assert 'a.dark.svg" alt="A &lt;b&gt;" loading="lazy">' in filled
     assert '<a href="chapters/one.html#fig-x">Fig. 1.1</a>: Cases &amp; decades.' in filled
     assert filled.startswith("<p>a</p>") and filled.endswith("<p>b</p>")
     # Filling again (an incremental build) gives the same page; a missing figure is reported.

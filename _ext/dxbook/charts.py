@@ -115,13 +115,11 @@ class ChartFiles:
     def rewrite(self, pagename: str, html: str) -> str:
         prefix = "../" * pagename.count("/") + CHART_DIR.as_posix() + "/"
 
-        seen = []
-
         def one(m) -> str:
-            # The page's first chart loads with the page (it may be the largest thing on
-            # the first screen); the others, and every dark twin, when scrolled near.
-            lazy = "" if not seen else ' loading="lazy"'
-            seen.append(1)
+            # Every chart loads when it is scrolled near: no chapter opens with a chart on its
+            # first screen (0.4.0 loaded the first chart with the page, which in chapter 3 is now a
+            # world map of some 100 kB). The front page's copy loads at once (frontpage.py).
+            lazy = ' loading="lazy"'
             svg, dark = m.group("svg"), m.group("dark")
             spec = json.loads(m.group("spec").replace("<\\/", "</"))
             view = explore.take_view(spec)  # the chart's encodings, for its explorable description

@@ -58,6 +58,13 @@ def figure(chapter_html: str, fig_id: str, depth: int, href: str) -> str:
         return ""
     # The chapter's relative links, made relative to the site root (the front page).
     static = static.replace("../" * depth + "_static/", "_static/")
+    # On the front page the picture is on the first screen: the light image loads with the page
+    # (the chapter loads its charts lazily); the dark twin stays lazy.
+    static = static.replace('class="dx-chart-light" ', 'class="dx-chart-light" fetchpriority="high" ', 1)
+    light_at = static.find('class="dx-chart-light"')
+    lazy_at = static.find(' loading="lazy"', light_at)
+    if light_at >= 0 and lazy_at >= 0 and lazy_at < static.find(">", light_at):
+        static = static[:lazy_at] + static[lazy_at + len(' loading="lazy"'):]
     number = re.search(r'<span class="caption-number">(.*?)</span>', chapter_html[at:end], re.S)
     number = _text(number.group(1)).rstrip(". ") if number else "The chart"
     title = re.search(r'aria-label="([^"]*)"', chapter_html[at:static_at])
