@@ -48,6 +48,8 @@ BLOCK = re.compile(
     r'<template class="dx-chart-narrow-dark">(?P<ndark><svg.*?</svg>)</template>'
     r'<script type="application/json" class="dx-chart-spec-narrow">(?P<nspec>.*?)</script>'
     r'<script type="application/json" class="dx-chart-spec-narrow-dark">(?P<nspecdark>.*?)</script>)?</div>', re.S)
+#: A chart picture larger than this (characters of SVG) is never loaded with the page.
+EAGER_LIMIT = 250_000
 #: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
 NARROW_MEDIA = "(max-width: 600px)"
 
@@ -115,11 +117,17 @@ class ChartFiles:
     def rewrite(self, pagename: str, html: str) -> str:
         prefix = "../" * pagename.count("/") + CHART_DIR.as_posix() + "/"
 
+        eager = []
+
         def one(m) -> str:
-            # Every chart loads when it is scrolled near: no chapter opens with a chart on its
-            # first screen (0.4.0 loaded the first chart with the page, which in chapter 3 is now a
-            # world map of some 100 kB). The front page's copy loads at once (frontpage.py).
-            lazy = ' loading="lazy"'
+            # The page's first chart loads with the page, so that its picture is there before the
+            # chart script takes over; a heavy picture (a world map: over 350 kB of SVG, the other
+            # charts under 160 kB) never does: it loads when scrolled near, and the next light chart
+            # loads with the page instead. Every other chart, and every dark twin, loads when near.
+            heavy = len(m.group("svg")) > EAGER_LIMIT
+            lazy = "" if not eager and not heavy else ' loading="lazy"'
+            if not lazy:
+                eager.append(1)
             svg, dark = m.group("svg"), m.group("dark")
             spec = json.loads(m.group("spec").replace("<\\/", "</"))
             view = explore.take_view(spec)  # the chart's encodings, for its explorable description
