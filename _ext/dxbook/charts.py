@@ -49,7 +49,7 @@ BLOCK = re.compile(
     r'<script type="application/json" class="dx-chart-spec-narrow">(?P<nspec>.*?)</script>'
     r'<script type="application/json" class="dx-chart-spec-narrow-dark">(?P<nspecdark>.*?)</script>)?</div>', re.S)
 #: A chart picture larger than this (characters of SVG) is never loaded with the page.
-EAGER_LIMIT = 250_000
+EAGER_LIMIT = 120_000
 #: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
 NARROW_MEDIA = "(max-width: 600px)"
 
@@ -121,8 +121,8 @@ class ChartFiles:
 
         def one(m) -> str:
             # The page's first chart loads with the page, so that its picture is there before the
-            # chart script takes over; a heavy picture (a world map: over 350 kB of SVG, the other
-            # charts under 160 kB) never does: it loads when scrolled near, and the next light chart
+            # chart script takes over; a heavy picture (a map: 150 to 370 kB of SVG, the other
+            # charts under 90 kB) never does: it loads when scrolled near, and the next light chart
             # loads with the page instead. Every other chart, and every dark twin, loads when near.
             heavy = len(m.group("svg")) > EAGER_LIMIT
             lazy = "" if not eager and not heavy else ' loading="lazy"'
