@@ -40,7 +40,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from . import maps
+from . import facts, maps
 from .data import label
 
 __all__ = [
@@ -336,8 +336,8 @@ def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6, narrow: bool = Fals
     counts["rank"] = counts["origin"].map({o: i for i, o in enumerate(order)})
     colours = PALETTE[: len(order) - 1] + ["#BBBBBB"] if "Other" in order else PALETTE[: len(order)]
     decades = [f"{d}s" for d in range(int(frame["decade"].min()), int(frame["decade"].max()) + 1, 10)]
-    totals = counts.groupby("decade_label")["cases"].sum()
-    peak = totals.idxmax()
+    peak_decades, peak_n = facts.peak(facts.per_decade(cases))
+    peak = " and ".join(f"{int(d)}s" for d in peak_decades)
     first = order[0]
     first_n = int((frame["origin"] == first).sum())
     decade = alt.X("decade_label:O", title="Decade of defection", sort=decades, scale=alt.Scale(domain=decades),
@@ -361,7 +361,7 @@ def ch1_origins_over_time(cases: pd.DataFrame, top: int = 6, narrow: bool = Fals
         subtitle=f"The {top} countries people most often left; all others grouped as Other",
         description=(f"Stacked bar chart of the {len(cases)} cases by decade of defection, coloured by the country "
                      f"the person left. {first} is the most common origin with {first_n} cases; the {peak} have "
-                     f"the most cases ({int(totals.max())})."),
+                     f"the most cases ({peak_n}{' each' if len(peak_decades) > 1 else ''})."),
         source="Defection Explained dataset, data/cases.csv (each row cites its source)",
     )
 
@@ -775,6 +775,7 @@ def ch3_retaliation_over_time(cases: pd.DataFrame, narrow: bool = False) -> alt.
     counts["decade_label"] = counts["decade"].astype(str) + "s"
     decades = [f"{d}s" for d in range(int(counts["decade"].min()), int(counts["decade"].max()) + 1, 10)]
     totals = counts.groupby("decade_label")["cases"].sum()
+    busiest, busiest_n = facts.peak(totals)
     violent = counts[counts["kind_rank"] <= 2].groupby("decade_label")["cases"].sum()
     decade = alt.X("decade_label:O", title="Decade in which the act happened", sort=decades,
                    scale=alt.Scale(domain=decades), axis=alt.Axis(labelAngle=0))
@@ -797,9 +798,9 @@ def ch3_retaliation_over_time(cases: pd.DataFrame, narrow: bool = False) -> alt.
         subtitle="Acts against people in the dataset, by the decade of the act (not of the defection)",
         description=(f"Stacked bar chart of the {int(totals.sum())} dated acts of retaliation in the dataset, by "
                      f"decade of the act and coloured by kind. The busiest "
-                     f"{'decade is' if (totals == totals.max()).sum() == 1 else 'decades are'} the "
-                     f"{' and '.join(totals[totals == totals.max()].index)}, with {int(totals.max())} acts"
-                     f"{'' if (totals == totals.max()).sum() == 1 else ' each'}; violent "
+                     f"{'decade is' if len(busiest) == 1 else 'decades are'} the "
+                     f"{' and '.join(busiest)}, with {busiest_n} acts"
+                     f"{'' if len(busiest) == 1 else ' each'}; violent "
                      f"acts (killings, attempts, kidnappings) appear in {len(violent)} of the {len(decades)} "
                      f"decades. {undated} recorded acts have no known year and are not shown."),
         source=_CH3_SOURCE,
@@ -824,7 +825,6 @@ def ch3_years_to_retaliation(cases: pd.DataFrame, narrow: bool = False) -> alt.V
     order = list(frame["name"])
     longest = frame.loc[frame["gap"].idxmax()]
     same_year = int((frame["gap"] == 0).sum())
-    violent = [label(k) for k in _CH3_KINDS[:3]]
     tooltip = [alt.Tooltip("name:N", title="Person"), alt.Tooltip("origin:N", title="State left"),
                alt.Tooltip("left:Q", title="Left in", format="d"),
                alt.Tooltip("acted:Q", title="Act in", format="d"),
@@ -857,7 +857,7 @@ def ch3_years_to_retaliation(cases: pd.DataFrame, narrow: bool = False) -> alt.V
                      f"ordered by the year they left. In {same_year} cases the act came in the same year; the "
                      f"longest gap is {int(longest['gap'])} years ({longest['name']}, left {int(longest['left'])}, "
                      f"act in {int(longest['acted'])}). For killings, attempts and kidnappings the median gap is "
-                     f"{float(frame.loc[frame['kind_label'].isin(violent), 'gap'].median()):g} years."),
+                     f"{float(facts.violent_gaps(cases).median()):g} years."),
         source=_CH3_SOURCE,
     )
 
@@ -1084,7 +1084,7 @@ def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame, narrow
             x=x, y=alt.value((340 if narrow else 300) - 2), text="text:N",
             tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("text:N", title="Total")]))
     chart = alt.layer(*layers).properties(width=NARROW_WIDTH - 70 if narrow else WIDTH, height=340 if narrow else 300)
-    peak = data_years.loc[data_years["names_listed"].idxmax()]
+    peak_years, peak_names = facts.peak(data_years.set_index("year")["names_listed"])
     gap_text = (f" No verified total for {', '.join(missing)} (marked n/a)." if missing else "")
     return finish(
         chart,
@@ -1093,7 +1093,7 @@ def ch4_renunciations_per_year(years: pd.DataFrame, events: pd.DataFrame, narrow
         subtitle="Federal Register lists under IRC section 6039G, by year; dashed lines mark laws and fee changes",
         description=(f"Bar chart of names published per year in the section 6039G lists, {lo}-{hi}, from "
                      f"{int(data_years.iloc[0]['names_listed']):,} in {lo} to a peak of "
-                     f"{int(peak['names_listed']):,} in {int(peak['year'])}.{gap_text} Dashed lines mark "
+                     f"{peak_names:,} in {' and '.join(str(int(y)) for y in peak_years)}.{gap_text} Dashed lines mark "
                      + ", ".join(f"{lab} ({yr})" for lab, yr in zip(marks["label"], marks["year"])) + "."),
         source="data/renunciations.csv (IRS lists as counted by the cited sources) and data/events.csv",
     )

@@ -14,7 +14,42 @@ import pandas as pd
 
 from . import data
 
-__all__ = ["chapter1", "chapter2", "chapter3", "chapter4", "for_chapter", "quiz_facts"]
+__all__ = ["chapter1", "chapter2", "chapter3", "chapter4", "for_chapter", "quiz_facts",
+           "peak", "per_decade", "retaliation_gaps", "violent_gaps", "VIOLENT"]
+
+#: The kinds of retaliation chapter 3 calls violent acts.
+VIOLENT = ("assassinated", "attempted_assassination", "kidnapped")
+
+
+# --- shared measures: the chapters' facts and the charts' descriptions both use these ------
+
+
+def peak(counts: pd.Series) -> tuple[list, int]:
+    """The labels with the largest count (all of them, in label order, when tied) and that count."""
+    counts = counts.sort_index()
+    top = int(counts.max())
+    return [label for label, value in counts.items() if int(value) == top], top
+
+
+def per_decade(cases: pd.DataFrame) -> pd.Series:
+    """Cases per decade of defection (1950, 1960, ...), in decade order."""
+    return cases["decade"].astype("int64").value_counts().sort_index()
+
+
+def retaliation_gaps(cases: pd.DataFrame) -> pd.DataFrame:
+    """The cases with a dated act of retaliation, with ``kind`` (the retaliation code) and
+    ``gap`` (years from leaving to the act)."""
+    kind = cases["retaliation"]
+    dated = cases[kind.notna() & (kind != "none_known") & cases["retaliation_year"].notna()].copy()
+    dated["kind"] = dated["retaliation"].astype("object")
+    dated["gap"] = (dated["retaliation_year"].astype("int64") - dated["year"].astype("int64")).astype("int64")
+    return dated
+
+
+def violent_gaps(cases: pd.DataFrame) -> pd.Series:
+    """Years from leaving to a killing, attempt or kidnapping, for the dated ones."""
+    dated = retaliation_gaps(cases)
+    return dated.loc[dated["kind"].isin(VIOLENT), "gap"]
 
 
 def chapter1(cases=None) -> dict:
@@ -43,9 +78,9 @@ def chapter1(cases=None) -> dict:
     put("ch1_n_top_destination", int(by_dest.iloc[0]))
     put("ch1_pct_top_destination", float(100 * by_dest.iloc[0] / n))
 
-    per_decade = cases["decade"].value_counts()
-    put("ch1_peak_decade", f"{int(per_decade.idxmax())}s")
-    put("ch1_n_peak_decade", int(per_decade.max()))
+    peak_decades, peak_n = peak(per_decade(cases))
+    put("ch1_peak_decade", f"{int(peak_decades[0])}s")
+    put("ch1_n_peak_decade", peak_n)
 
     # Where the cases since 1990 came from: the commonest origins (at least four, more on a tie),
     # as prose, e.g. "North Korea (11), Russia (7), Cuba (6) and Iran (3)".
@@ -147,7 +182,7 @@ def chapter3(cases=None) -> dict:
     kind = cases["retaliation"]
     acted = cases[kind != "none_known"].copy()
     acted["kind"] = acted["retaliation"]
-    violent_kinds = ["assassinated", "attempted_assassination", "kidnapped"]
+    violent_kinds = list(VIOLENT)
     violent = acted[acted["kind"].isin(violent_kinds)].copy()
 
     put("ch3_n_cases", len(cases))
@@ -161,12 +196,11 @@ def chapter3(cases=None) -> dict:
     put("ch3_n_violent_doubtful", int((conf != "documented").sum()))
     put("ch3_n_killed_documented", int(((violent["kind"] == "assassinated") & (conf == "documented")).sum()))
 
-    dated = acted[acted["retaliation_year"].notna()].copy()
-    dated["gap"] = (dated["retaliation_year"] - dated["year"]).astype("int64")
+    dated = retaliation_gaps(cases)
     put("ch3_n_dated", len(dated))
     put("ch3_n_undated", len(acted) - len(dated))
     put("ch3_n_same_year", int((dated["gap"] == 0).sum()))
-    vgap = dated[dated["kind"].isin(violent_kinds)]["gap"]
+    vgap = violent_gaps(cases)
     put("ch3_median_gap_violent", float(vgap.median()))
     put("ch3_max_gap_violent", int(vgap.max()))
     put("ch3_n_gap5_violent", int((vgap >= 5).sum()))
@@ -254,8 +288,9 @@ def chapter4(cases=None, years=None, renunciations=None, rules=None) -> dict:
     yr = years.astype({"year": "int64", "names_listed": "int64"}).set_index("year")["names_listed"]
     put("ch4_ren_first_year", int(yr.index.min()))
     put("ch4_ren_first", int(yr.iloc[0]))
-    put("ch4_ren_peak_year", int(yr.idxmax()))
-    put("ch4_ren_peak", int(yr.max()))
+    peak_years, peak_names = peak(yr)
+    put("ch4_ren_peak_year", int(peak_years[0]))
+    put("ch4_ren_peak", peak_names)
     put("ch4_ren_n_years", int(len(yr)))
     span = range(int(yr.index.min()), int(yr.index.max()) + 1)
     gaps = [str(y) for y in span if y not in yr.index]
@@ -332,7 +367,7 @@ def quiz_facts(number: int) -> dict:
         # The 1967 Protocol entered into force in October 1967 (chapter 2).
         put("ch2_n_not_kept_from_1968", int((~kept & (cases["year"] >= 1968)).sum()))
     elif number == 3:
-        violent_kinds = ["assassinated", "attempted_assassination", "kidnapped"]
+        violent_kinds = list(VIOLENT)
         acted = cases[cases["retaliation"] != "none_known"]
         violent = acted[acted["retaliation"].isin(violent_kinds)]
         put("ch3_pct_violent_of_acted", round(100 * len(violent) / len(acted), 1))

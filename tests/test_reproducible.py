@@ -89,3 +89,33 @@ def test_served_zips_have_fixed_times(site):
             assert len(times) == 1, (path, times)
         else:
             assert times == {(1980, 1, 1, 0, 0, 0)}, (path, times)
+
+
+def test_pieces_of_one_stream_are_joined_exactly():
+    from dxbook.notebooks import whole_streams
+
+    out = lambda name, text: nbformat.v4.new_output("stream", name=name, text=text)  # noqa: E731
+    pieces = [out("stdout", "a  b"), out("stdout", "\n\nc\n"), out("stderr", "w\n"), out("stdout", "d")]
+    joined = whole_streams(pieces)
+    assert [(o["name"], o["text"]) for o in joined] == [("stdout", "a  b\n\nc\n"), ("stderr", "w\n"), ("stdout", "d")]
+    assert pieces[0]["text"] == "a  b"  # the executed notebook's outputs are not changed
+    assert whole_streams(pieces) == joined
+
+
+def test_the_build_kernel_sends_a_slow_cell_text_in_one_piece(tmp_path, monkeypatch):
+    """A cell that prints, waits longer than ipykernel's 0.2 s flush, and prints again."""
+    from nbclient import NotebookClient
+
+    from dxbook.cache import use_whole_streams
+
+    def run():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+            "import time\nprint('first', end='')\ntime.sleep(0.6)\nprint('\\nsecond')")])
+        NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+        return nb.cells[0].outputs
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "plain"))
+    assert len(run()) == 2  # without the start-up file: two pieces, cut where the clock fell
+    use_whole_streams(tmp_path / "ipython")  # sets IPYTHONDIR (monkeypatch restores it)
+    outputs = run()
+    assert [(o["output_type"], o["text"]) for o in outputs] == [("stream", "first\nsecond\n")]

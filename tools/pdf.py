@@ -394,12 +394,23 @@ def pdf_string(text: str) -> str:
     return "(" + "".join(out) + ")"
 
 
+def _indirect(writer, obj):
+    """``obj`` added to the file as an indirect object; its reference.
+
+    pypdf (7.1, pinned in requirements.txt) has no public method for this: the
+    structure tree, its elements and the footer's font and streams must be
+    indirect objects, and ``PdfWriter._add_object`` is what pypdf's writer itself uses
+    for outline items and metadata. It is called here only, so a change in
+    pypdf breaks one line, and tests/test_pdf.py reads the tags back."""
+    return writer._add_object(obj)
+
+
 def stamp_page_numbers(writer, running: list[str]) -> None:
     """Write "<running title>" left and "page N of M" right in the bottom margin of every
     page, marked as a pagination artifact (screen readers skip it; it is not content)."""
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
-    font = writer._add_object(DictionaryObject({
+    font = _indirect(writer, DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
         NameObject("/BaseFont"): NameObject("/Helvetica"), NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))
     total, size, y, margin = len(writer.pages), 8, 9 * MM, 16 * MM
@@ -419,7 +430,7 @@ def stamp_page_numbers(writer, running: list[str]) -> None:
         for data in (b"q\n", ("\n" + "\n".join(ops) + "\n").encode("latin-1")):
             stream = DecodedStreamObject()
             stream.set_data(data)
-            streams.append(writer._add_object(stream))
+            streams.append(_indirect(writer, stream))
         contents = page.get("/Contents")
         contents = contents.get_object() if contents is not None else ArrayObject()
         old = list(contents) if isinstance(contents, ArrayObject) else [page.raw_get("/Contents")]
@@ -459,10 +470,10 @@ def join_book(front: Path, parts: list[Part], entries: list[Entry], facts: Facts
 
     writer = PdfWriter()
     tree = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
-    tree_ref = writer._add_object(tree)
+    tree_ref = _indirect(writer, tree)
     document = DictionaryObject({NameObject("/Type"): NameObject("/StructElem"), NameObject("/S"): NameObject("/Document"),
                                  NameObject("/Lang"): TextStringObject(facts.language), NameObject("/P"): tree_ref})
-    document_ref = writer._add_object(document)
+    document_ref = _indirect(writer, document)
     kids, nums, role_map, next_key = ArrayObject(), ArrayObject(), DictionaryObject(), 0
     starts: dict[str, int] = {}
     spans: list[tuple[Part | None, int]] = []
@@ -491,7 +502,7 @@ def join_book(front: Path, parts: list[Part], entries: list[Entry], facts: Facts
             node = elem.get_object()
             node[NameObject("/S")] = NameObject("/Part") if node.get("/S") == "/Document" else node["/S"]
             node[NameObject("/P")] = document_ref
-            kids.append(elem if hasattr(elem, "idnum") else writer._add_object(elem))
+            kids.append(elem if hasattr(elem, "idnum") else _indirect(writer, elem))
         keys = []
 
         def flatten(node):
@@ -508,7 +519,7 @@ def join_book(front: Path, parts: list[Part], entries: list[Entry], facts: Facts
         next_key += max(int(source.get("/ParentTreeNextKey", 0)), max(keys, default=-1) + 1)
     document[NameObject("/K")] = kids
     tree[NameObject("/K")] = ArrayObject([document_ref])
-    tree[NameObject("/ParentTree")] = writer._add_object(DictionaryObject({NameObject("/Nums"): nums}))
+    tree[NameObject("/ParentTree")] = _indirect(writer, DictionaryObject({NameObject("/Nums"): nums}))
     tree[NameObject("/ParentTreeNextKey")] = NumberObject(next_key)
     if role_map:
         tree[NameObject("/RoleMap")] = role_map

@@ -12,10 +12,20 @@ would reuse a chapter executed against old data. Here
   which Sphinx saves only after every page has been read and executed. A build
   interrupted before that leaves the old record, so the next build sees the
   change again and re-renders every page; nothing is stamped "done" early.
+
+It also makes execution give the same outputs every time (issue 27): the
+kernels the build starts read an IPython start-up file (:data:`STARTUP`, in an
+``IPYTHONDIR`` of the build's own beside the cache) that sends each cell's
+printed text as one message. ipykernel otherwise sends what a cell has printed
+every 0.2 s, so a slow cell's table could arrive in two pieces, cut at a
+different place in each build; myst-nb's merging of the pieces then strips
+whitespace at the cut, and a blank line appeared in a table in some builds and
+not in others.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -26,6 +36,30 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 ENV_KEY = "dx_inputs_digest"
+
+#: The start-up file of the build's kernels. ipykernel has no setting for this
+#: (``OutStream.flush_interval`` is a plain attribute), so it is set in the
+#: kernel itself; the kernel still sends the text at the end of each cell and
+#: before each chart or table it displays, so the order of outputs is kept.
+STARTUP = """\
+# Written by the book's build (_ext/dxbook/cache.py) for its own kernels only: each cell's printed
+# text is sent as one message, so executing a chapter twice gives the same outputs.
+import sys as _dx_sys
+for _dx_stream in (_dx_sys.stdout, _dx_sys.stderr):
+    if hasattr(_dx_stream, "flush_interval"):
+        _dx_stream.flush_interval = 24 * 3600.0
+del _dx_sys, _dx_stream
+"""
+
+
+def use_whole_streams(folder: Path) -> Path:
+    """Write :data:`STARTUP` into an IPython folder under ``folder``, and let kernels started from here use it."""
+    startup = Path(folder) / "profile_default" / "startup" / "00-whole-streams.py"
+    startup.parent.mkdir(parents=True, exist_ok=True)
+    if not startup.is_file() or startup.read_text(encoding="utf-8") != STARTUP:
+        startup.write_text(STARTUP, encoding="utf-8")
+    os.environ["IPYTHONDIR"] = str(Path(folder).resolve())
+    return startup
 
 
 def input_paths(srcdir: Path | None = None) -> list[Path]:
@@ -67,6 +101,7 @@ def _configure(app: Sphinx, config) -> None:
             if other != keyed and (other.name.startswith("inputs-") or other.name in ("global.db", "executed")):
                 shutil.rmtree(other, ignore_errors=True) if other.is_dir() else other.unlink()
     config.nb_execution_cache_path = str(keyed)
+    use_whole_streams(root / "ipython")
     logger.info("[dxbook] execution cache for these inputs: %s", keyed)
 
 

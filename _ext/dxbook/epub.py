@@ -41,9 +41,10 @@ from urllib.parse import quote, unquote, urldefrag
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.builders._epub_base import MEDIA_TYPES
 from sphinx.builders.epub3 import Epub3Builder
 from sphinx.util import logging
+
+from .finish import is_site_build
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _front_chart(app: Sphinx, placeholder: str, depth: int) -> str:
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    if app.builder.name in ("html", "dirhtml"):
+    if is_site_build(app):
         _download_entry(app, context)
         return
     if app.builder.name != "epub":
@@ -454,7 +455,7 @@ class BookEpubBuilder(Epub3Builder):
                 if not target:
                     return m.group(0)
                 resolved = posixpath.normpath(posixpath.join(folder, unquote(target)))
-                if resolved in pages or (out / resolved).is_file() and posixpath.splitext(resolved)[1] in MEDIA_TYPES:
+                if resolved in pages or (out / resolved).is_file() and posixpath.splitext(resolved)[1] in self.media_types:
                     if resolved not in pages:
                         used.add(resolved)
                     return m.group(0)
@@ -466,7 +467,7 @@ class BookEpubBuilder(Epub3Builder):
                 used.add(posixpath.normpath(posixpath.join(folder, unquote(src))))
             if new != text:
                 path.write_text(new, encoding="utf-8")
-        used = {u for u in used if posixpath.splitext(u)[1] in MEDIA_TYPES}
+        used = {u for u in used if posixpath.splitext(u)[1] in self.media_types}
         # Stylesheets' own files (url(...)), then everything no page or stylesheet uses goes.
         for css in [u for u in list(used) if u.endswith(".css") and (out / u).is_file()]:
             for ref in re.findall(r'url\(\s*["\']?([^"\')]+)', (out / css).read_text(encoding="utf-8")):

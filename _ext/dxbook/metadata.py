@@ -8,6 +8,8 @@ from html import escape, unescape
 from docutils import nodes
 from sphinx.application import Sphinx
 
+from .finish import is_site_build
+
 _SKIP = (nodes.Admonition, nodes.figure, nodes.table, nodes.container, nodes.topic, nodes.sidebar)
 
 
@@ -96,7 +98,7 @@ def _complete_sitemap(app: Sphinx):
     import queue
 
     links = getattr(app, "sitemap_links", None)
-    if app.builder.name not in ("html", "dirhtml") or links is None:
+    if not is_site_build(app) or links is None:
         return []
     queued = []
     while True:

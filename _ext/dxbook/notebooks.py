@@ -56,6 +56,7 @@ still gets its own values written, which no file can foresee. Cell ids come from
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import json
 import re
@@ -67,12 +68,12 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from .finish import is_site_build
 from .publish import wheel_name
 
 logger = logging.getLogger(__name__)
 
 TEACHER_DIR = Path("notebooks") / "teacher"
-SITE_BUILDERS = ("html", "dirhtml")
 
 #: A Markdown cell grows by whole blocks (paragraphs, lists, quotes, tables) up to this size.
 CELL_LIMIT = 2500
@@ -142,11 +143,6 @@ def is_notebook(app: Sphinx, docname: str) -> bool:
 def site_url(app: Sphinx) -> str:
     base = app.config.html_baseurl or ""
     return base if base.endswith("/") else base + "/"
-
-
-def wheel_url(app: Sphinx) -> str:
-    """Where the notebooks install this version's package from, unless DEFECTION_BOOK_URL names a copy."""
-    return site_url(app) + "downloads/" + wheel_name()
 
 
 def teacher_notebook_path(docname: str) -> str:
@@ -384,7 +380,8 @@ class NotebookTranslator(nodes.NodeVisitor):
         source = source.strip("\n")
         if not source.strip():
             return
-        outputs = [chart_output(o) for o in cell.get("outputs", []) if "scrapbook" not in o.get("metadata", {})]
+        outputs = [chart_output(o) for o in whole_streams(cell.get("outputs", []))
+                   if "scrapbook" not in o.get("metadata", {})]
         self._add(self._code(source, outputs, hidden=_hidden(cell)))
 
     def finish(self) -> None:
@@ -540,6 +537,27 @@ def content_ids(cells) -> None:
         cell["id"] = base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
+def whole_streams(outputs: list) -> list:
+    """Consecutive pieces of one stream joined exactly, as one output.
+
+    A kernel may send a cell's printed text in pieces, cut at a place that
+    depends on timing; joined, the output is the same in every build. (myst-nb's
+    own ``coalesce_streams`` strips whitespace at each cut, so the result would
+    still depend on where the cut fell; the build's kernels send whole streams,
+    see cache.STARTUP, and this keeps a notebook right if one did not.)
+    """
+    joined: list = []
+    for output in outputs:
+        last = joined[-1] if joined else None
+        if (output.get("output_type") == "stream" and last is not None
+                and last.get("output_type") == "stream" and last.get("name") == output.get("name")):
+            joined[-1] = copy.copy(last)  # the executed notebook's own outputs stay as they were
+            joined[-1]["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            joined.append(output)
+    return joined
+
+
 def chart_output(output):
     """A chart output as every notebook viewer can show it (charts.notebook_data); others unchanged."""
     from .charts import notebook_data
@@ -583,7 +601,7 @@ def _staged(app: Sphinx, docname: str) -> list[Path]:
 
 
 def _doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    if app.builder.name not in SITE_BUILDERS or not is_notebook(app, docname):
+    if not is_site_build(app) or not is_notebook(app, docname):
         return
     import nbformat
 
@@ -599,7 +617,7 @@ def write(app: Sphinx) -> None:
     keeps its last ones); they are copied in here because Sphinx puts the executed notebook at
     ``_sources/<docname>.ipynb`` while it writes the page, after ``doctree-resolved``. A
     chapter with no staged notebooks has its doctree resolved again (``doctree-resolved``)."""
-    if app.builder.name not in SITE_BUILDERS:
+    if not is_site_build(app):
         return
     import shutil
 

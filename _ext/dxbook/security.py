@@ -30,6 +30,7 @@ description and the policy.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from html import escape, unescape
@@ -109,6 +110,13 @@ def template_scripts(pathchain) -> list[str]:
     return list(dict.fromkeys(bodies))
 
 
+@functools.lru_cache(maxsize=8)
+def _template_scripts_of(pathchain: tuple) -> tuple[str, ...]:
+    """template_scripts, read once per set of template folders (not once per page); kept
+    here rather than on ``app``, so nothing is added to Sphinx's objects."""
+    return tuple(template_scripts(pathchain))
+
+
 def _render(app: Sphinx, source: str, context: dict) -> str | None:
     try:
         out = app.builder.templates.render_string(source, context)
@@ -124,9 +132,7 @@ def page_known_hashes(app: Sphinx, context: dict) -> list[str]:
     the templates' inline scripts rendered with the page's context."""
     bodies = [js.attributes["body"] for js in context.get("script_files", [])
               if getattr(js, "attributes", None) and js.attributes.get("body") and not getattr(js, "filename", "")]
-    if not hasattr(app, "_dx_template_scripts"):
-        app._dx_template_scripts = template_scripts(getattr(app.builder.templates, "pathchain", []))
-    for source in app._dx_template_scripts:
+    for source in _template_scripts_of(tuple(getattr(app.builder.templates, "pathchain", []))):
         if "{" in source:
             rendered = _render(app, source, context)
             if rendered is not None:
