@@ -30,7 +30,6 @@ Exit status: 0 when the site was published, 1 when the build failed.
 """
 from __future__ import annotations
 
-import argparse
 import ctypes
 import ctypes.util
 import os
@@ -41,6 +40,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tools.sitekit import build_cli  # noqa: E402
+
 STAGE = ".html.next"      # the scratch output folder, in <out>/_build
 INCOMING = ".html.incoming"  # the copy that is swapped in
 
@@ -259,15 +262,8 @@ def build(out: Path, srcdir: Path = ROOT, verbose: bool = False, echo=print) -> 
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--sphinx"]:
-        return sphinx_main(Path(argv[1]).resolve(), Path(argv[2]).resolve())
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT), help="the site goes to OUT/_build/html")
-    parser.add_argument("--source", default=str(ROOT), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    verbose = os.environ.get("DX_VERBOSE", "") not in ("", "0")
-    return build(Path(args.out).resolve(), Path(args.source).resolve(), verbose)
+    return build_cli(argv, __doc__, "the site goes to OUT/_build/html",
+                     lambda src, out: sphinx_main(Path(src).resolve(), Path(out).resolve()), build)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ Exit status: 0 when the EPUB was published, 1 otherwise.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 sys.path.insert(0, str(ROOT))
 from tools.build import _Filter, reasons  # noqa: E402
+from tools.sitekit import build_cli  # noqa: E402
 from dxbook.epub import OFFLINE_DIR, epub_name  # noqa: E402
 from dxbook.releases import read_citation  # noqa: E402
 
@@ -130,15 +130,9 @@ def build(out: Path, srcdir: Path = ROOT, verbose: bool = False, echo=print) -> 
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--sphinx"]:
-        return sphinx_main(Path(argv[1]).resolve(), Path(argv[2]).resolve(), Path(argv[3]).resolve(), argv[4])
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(ROOT), help="the site is OUT/_build/html; the EPUB goes to its offline/")
-    parser.add_argument("--source", default=str(ROOT), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    verbose = os.environ.get("DX_VERBOSE", "") not in ("", "0")
-    return build(Path(args.out).resolve(), Path(args.source).resolve(), verbose)
+    return build_cli(argv, __doc__, "the site is OUT/_build/html; the EPUB goes to its offline/",
+                     lambda src, out, doctrees, tag: sphinx_main(Path(src).resolve(), Path(out).resolve(),
+                                                                 Path(doctrees).resolve(), tag), build)
 
 
 if __name__ == "__main__":

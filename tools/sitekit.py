@@ -82,3 +82,21 @@ def serve(directory: Path):
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
         httpd.shutdown()
+
+
+def build_cli(argv, doc: str, out_help: str, sphinx_main, build) -> int:
+    """The command line shared by tools/build.py and tools/epub.py: ``--out`` and a hidden
+    ``--source``, or ``--sphinx ARGS...`` when the tool re-runs itself for Sphinx in a
+    child process; ``DX_VERBOSE=1`` keeps tracebacks."""
+    import argparse
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--sphinx"]:
+        return sphinx_main(*argv[1:])
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT), help=out_help)
+    parser.add_argument("--source", default=str(ROOT), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    verbose = os.environ.get("DX_VERBOSE", "") not in ("", "0")
+    return build(Path(args.out).resolve(), Path(args.source).resolve(), verbose)

@@ -123,3 +123,18 @@ def test_front_page_shows_the_chapters_chart(app, outputs):
     caption = figure.find("figcaption").find("a")["href"]
     assert caption == f"{CHART_PAGE}.html#fig-probe-chart"
     assert soup(app, CHART_PAGE).find(id="fig-probe-chart") is not None
+
+
+def test_a_picture_is_heavy_by_its_share_of_the_first_load_budget():
+    import base64
+    import random
+
+    from dxbook.charts import FIRST_LOAD_BUDGET, is_heavy
+
+    plain, packed = FIRST_LOAD_BUDGET["plain"] // 4, FIRST_LOAD_BUDGET["gzip"] // 4
+    path = '<path d="M0,0L10,10"/>'
+    assert not is_heavy("<svg>" + path * ((plain - 100) // len(path)) + "</svg>")  # large but compresses well
+    assert is_heavy("<svg>" + path * ((plain + 100) // len(path)) + "</svg>")  # over a quarter plain
+    detail = base64.b64encode(random.Random(1).randbytes(plain // 2)).decode()  # little to compress, as in a map
+    assert len(detail) < plain and is_heavy(f"<svg><desc>{detail}</desc></svg>")  # under a quarter plain: gzip decides
+    assert not is_heavy(f"<svg><desc>{detail[:packed]}</desc></svg>")
