@@ -24,6 +24,8 @@
               ``teaching/*.yml``; chapters' exercises and solutions from the doctree
 ``readability`` the teacher guide's words, reading time and reading level,
               computed from the chapters when the guide is read
+``pageflags`` what each page shows (charts, case browser, quiz), noted on ``env``
+              when the page is read, so its scripts load only where needed
 ``casebrowser`` the data page's case browser script (``dx-cases.js``), on
               that page only
 ``explore``   every chart's explorable description (a WAI-ARIA tree; nested list
@@ -45,7 +47,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, finish, metadata, notebooks, publish, questions, security
-from . import casebrowser, epub, history, readability, releases, teaching
+from . import casebrowser, epub, history, pageflags, readability, releases, teaching
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 def setup(app: Sphinx):
     app.add_config_value("dx_public_url", "", "html", types=[str])
     editions.setup(app)
+    pageflags.setup(app)
     cache.setup(app)
     charts.setup(app)
     metadata.setup(app)

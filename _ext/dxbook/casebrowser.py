@@ -12,12 +12,10 @@ from sphinx.application import Sphinx
 MARKER = "data-dx-cases"
 
 
-def page_has_case_browser(body: str) -> bool:
-    return f'class="dx-cases" {MARKER}' in body
-
-
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    if page_has_case_browser(context.get("body", "")):
+    from .pageflags import page_shows
+
+    if page_shows(app, pagename, "cases"):
         app.add_js_file("dx/dx-cases.js", loading_method="defer")  # this page only
 
 

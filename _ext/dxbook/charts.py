@@ -64,10 +64,6 @@ def is_heavy(svg: str) -> bool:
 NARROW_MEDIA = "(max-width: 600px)"
 
 
-def page_has_chart(body: str) -> bool:
-    return MARKER in body
-
-
 def datasets(vega: dict) -> list[tuple[str, list[dict]]]:
     """The data a compiled chart shows: its inline datasets, without the source line."""
     return [(d["name"], d["values"]) for d in vega.get("data", [])
@@ -244,9 +240,9 @@ def _png(svg: str) -> bytes:
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    has_chart = page_has_chart(context.get("body", ""))
-    context["dx_has_chart"] = has_chart
-    if has_chart:
+    from .pageflags import page_shows
+
+    if page_shows(app, pagename, "chart"):
         # Called during html-page-context, add_js_file adds the script to this page only.
         app.add_js_file("dx/dx-charts.js", loading_method="defer")
         app.add_js_file("dx/dx-explore.js", loading_method="defer")  # the charts' explorable descriptions

@@ -378,12 +378,16 @@ def _section_titles(source: Path) -> dict[str, str]:
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    if 'class="dx-quiz"' in context.get("body", ""):
+    from .pageflags import page_shows
+
+    if page_shows(app, pagename, "quiz"):
         app.add_js_file("dx/dx-quiz.js", loading_method="defer")  # this page only
 
 
 _FORM_KEY = re.compile(r'(<form class="dx-q" id="(?P<id>[^"]+)" data-dx-type="[^"]+") data-dx-key="(?P<key>[^"]+)"')
 KEY_DIR = "_static/quiz"
+#: What marks a page's quiz in its HTML (pageflags notes the pages that have one).
+MARKER = 'class="dx-quiz"'
 
 
 def move_keys(outdir: Path, pagename: str, html: str) -> str:

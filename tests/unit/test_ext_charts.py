@@ -102,6 +102,23 @@ def test_scripts_only_on_pages_that_need_them(app, outputs):
         assert not ({"dx-charts.js", "dx-explore.js", "dx-cases.js"} - wanted) & have, name
 
 
+def test_what_a_page_shows_is_noted_when_it_is_read(app, outputs):
+    """pageflags: noted on env from the doctree, not found in the finished HTML."""
+    from types import SimpleNamespace
+
+    from dxbook import pageflags
+
+    build(app, outputs)
+    flags = getattr(app.env, pageflags.ENV_KEY)
+    assert flags[CHART_PAGE] == ["chart"] and flags[CASES_PAGE] == ["cases"] and flags["index"] == []
+    env = SimpleNamespace(**{pageflags.ENV_KEY: dict(flags)})
+    pageflags._purge(app, env, CHART_PAGE)  # env-purge-doc: a page read again starts from nothing
+    assert CHART_PAGE not in getattr(env, pageflags.ENV_KEY)
+    merged = SimpleNamespace()
+    pageflags._merge(app, merged, [CHART_PAGE], app.env)  # env-merge-info: a parallel reader's pages
+    assert getattr(merged, pageflags.ENV_KEY) == {CHART_PAGE: ["chart"]}
+
+
 def test_case_browser_lists_every_case(app, outputs):
     build(app, outputs)
     from defection import data

@@ -1,0 +1,66 @@
+"""What each page shows, recorded on ``env`` while the page is read (``doctree-read``).
+
+A chart, the case browser and a quiz each reach the doctree as raw HTML that
+carries its marker (``charts.MARKER``, ``casebrowser.MARKER``, ``questions.MARKER``).
+They are noted here, per page, when the page is read, kept right by
+``env-purge-doc`` and ``env-merge-info`` (parallel reading), and asked for by
+``html-page-context`` (:func:`page_shows`), so no module searches a page's
+finished HTML to learn what is on it. A page's scripts follow from this: the
+chart runtime, the case browser and the quiz script load only where needed.
+"""
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+ENV_KEY = "dx_page_flags"
+
+
+def _markers() -> dict[str, str]:
+    from . import casebrowser, charts, questions
+
+    return {"chart": charts.MARKER, "cases": casebrowser.MARKER, "quiz": questions.MARKER}
+
+
+def flags_of(doctree: nodes.Node) -> set[str]:
+    """The markers found in the doctree's raw HTML."""
+    found = set()
+    markers = _markers()
+    for node in doctree.findall(nodes.raw):
+        if "html" not in node.get("format", "").split():
+            continue
+        text = node.astext()
+        found.update(flag for flag, marker in markers.items() if marker in text)
+    return found
+
+
+def page_shows(app: Sphinx, pagename: str, flag: str) -> bool:
+    """True when the page ``pagename`` has a ``flag`` ("chart", "cases" or "quiz")."""
+    return flag in getattr(app.env, ENV_KEY, {}).get(pagename, ())
+
+
+def _read(app: Sphinx, doctree: nodes.document) -> None:
+    flags = getattr(app.env, ENV_KEY, None)
+    if flags is None:
+        flags = {}
+        setattr(app.env, ENV_KEY, flags)
+    flags[app.env.docname] = sorted(flags_of(doctree))
+
+
+def _purge(app: Sphinx, env, docname: str) -> None:
+    getattr(env, ENV_KEY, {}).pop(docname, None)
+
+
+def _merge(app: Sphinx, env, docnames, other) -> None:
+    if not hasattr(env, ENV_KEY):
+        setattr(env, ENV_KEY, {})
+    mine = getattr(env, ENV_KEY)
+    for docname in docnames:
+        if docname in getattr(other, ENV_KEY, {}):
+            mine[docname] = getattr(other, ENV_KEY)[docname]
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("doctree-read", _read)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
