@@ -31,8 +31,7 @@ export DX_EDITIONS := $(abspath $(EDITIONS))
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Building the book needs Python 3.11 or later "
-		"(its tools read TOML with tomllib); set PYTHON=python3.11. The defection package itself runs on 3.10.")'
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Building the book needs Python 3.11 or later (its tools read TOML with tomllib); the defection package itself runs on 3.10.")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
