@@ -23,14 +23,24 @@ class Table:
         self.frame = frame
         self.index = index
 
+    def _shown(self) -> pd.DataFrame:
+        """The frame with every missing value empty. pandas' ``na_rep`` does not reach the
+        nullable columns (``Int64``): their missing values would print as "<NA>"."""
+        frame = self.frame.copy()
+        for column in frame.columns:
+            values = frame[column]
+            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype) and values.isna().any():
+                frame[column] = values.astype("object").where(values.notna(), "")
+        return frame
+
     def _repr_html_(self) -> str:
         with pd.option_context("display.max_colwidth", None):
-            return self.frame.to_html(index=self.index, escape=True, border=0, na_rep="",
-                                      classes=["dx-table"], justify="left")
+            return self._shown().to_html(index=self.index, escape=True, border=0, na_rep="",
+                                         classes=["dx-table"], justify="left")
 
     def __repr__(self) -> str:
         with pd.option_context("display.max_colwidth", None, "display.width", 200):
-            return self.frame.to_string(index=self.index, na_rep="")
+            return self._shown().to_string(index=self.index, na_rep="")
 
 
 class Html:

@@ -343,3 +343,23 @@ def test_built_exports_link_to_sections_that_exist(site, name):
     page_order = re.findall(r'<form class="dx-q" id="([^"]+)"', page)
     sheet = (site / "worksheets" / f"{base}.html").read_text(encoding="utf-8")
     assert re.findall(r'<li id="(ch\d-q\d\d)"', sheet) == page_order
+
+
+def test_a_numeric_key_gives_the_answer_the_prompt_asks_for(bank):
+    """"To the nearest whole per cent" is answered with a whole number in the key, the worksheet
+    answers and the page (not "31.70"), with the data's value and the accepted range beside it."""
+    from dxbook.questions import answer_text
+
+    asked = 0
+    for chapter in bank.values():
+        for q in chapter.questions:
+            if q["type"] != "numeric":
+                continue
+            text = answer_text(q)
+            if re.search(r"nearest\s+whole", q["prompt"]):
+                asked += 1
+                assert re.match(r"^-?[\d,]+(?: \(|$)", text), (q["id"], text)
+                assert round(q["answer"]) == int(text.split(" ")[0].replace(",", "")), q["id"]
+            if q.get("tolerance"):
+                assert "are accepted" in text, (q["id"], text)
+    assert asked >= 6

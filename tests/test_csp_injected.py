@@ -75,6 +75,19 @@ def test_every_page_allows_exactly_its_own_scripts(site):
 
 
 @pytest.mark.build
+def test_the_teacher_pack_sheets_carry_the_policy_as_served(site):
+    """The pack is made from the finished sheets, so a sheet opened from the zip is the served one."""
+    import zipfile
+
+    with zipfile.ZipFile(site / "teacher-pack.zip") as pack:
+        sheets = [n for n in pack.namelist() if n.endswith(".html")]
+        assert len(sheets) >= 20
+        for name in sheets:
+            assert pack.read(name) == (site / name).read_bytes(), name
+            assert pack.read(name).count(b'http-equiv="Content-Security-Policy"') == 1, name
+
+
+@pytest.mark.build
 def test_site_root_has_policy_title_and_description(site):
     html = (site / "index.html").read_text(encoding="utf-8")
     assert re.search(r"<title>[^<]+</title>", html)

@@ -89,3 +89,13 @@ def test_loader_works_from_any_folder(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == len(data.cases())
+
+
+def test_a_missing_value_shows_as_an_empty_cell_not_na():
+    """Chapter 3's table of violent acts says an empty "Act" cell means no year was found."""
+    from defection import tables
+
+    table = tables.show(tables.violent_acts(data.cases()))
+    assert table.frame["Act"].isna().any()  # the probe: a row without a year (Bazhanov)
+    assert "NA" not in table._repr_html_() and "NA" not in repr(table)
+    assert ">nan<" not in table._repr_html_().lower()

@@ -1,10 +1,14 @@
 """Hostile data cannot run as script anywhere the book shows it (issue 18, finding 3).
 
 Plants hostile strings (tags with event handlers, a script element, quote
-breakers, right-to-left marks, a very long value) in every free-text column of
-a private copy of data/, builds the whole book from it, and checks in headless
-Chromium that no planted script runs and that the text shows literally: in the
-prose, tables, chart SVGs and tooltips; and in the notebooks and PDFs.
+breakers, right-to-left marks, a very long value) in the free-text columns that
+reach the pages (``TEXT_COLUMNS``: a case's name, place, note and source title,
+a country's name) of a private copy of data/, builds the whole book from it,
+and checks in headless Chromium that no planted script runs and that the text
+shows literally: in the prose, tables, chart SVGs and tooltips of the chapters
+and the data page; and that the notebooks' HTML outputs carry no live markup.
+(The spreadsheet-formula probes are in test_loader_errors and
+test_csv_injection; the LMS exports' in test_assessment.)
 """
 from __future__ import annotations
 

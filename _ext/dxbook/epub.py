@@ -225,7 +225,7 @@ def _quiz_and_answers(app: Sphinx, docname: str) -> tuple[str, str]:
                           for i, o in enumerate(options))
             body = f'<p><strong>Answer {number}:</strong> {right}</p><ul class="dx-answer-why">{why}</ul>'
         else:
-            shown = qz.format_number(q["answer"]) if q["type"] == "numeric" else qz.inline(q["model_answer"])
+            shown = qz.numeric_answer(q) if q["type"] == "numeric" else qz.inline(q["model_answer"])
             label = "Answer" if q["type"] == "numeric" else "Model answer"
             body = f"<p><strong>{label} {number}:</strong> {shown}</p>"
             if q.get("feedback"):

@@ -109,7 +109,7 @@ def finish(app: Sphinx, exception) -> None:
     publish.publish_files(app)
     releases.copy_archive(releases.archive_dir(), out)
     notebooks.write(app)
-    worksheets.write(app)
+    pack_names = worksheets.write(app)
     security.write_root_index(app)
     # 2. Every page, read once: charts and quiz keys out of the HTML into files.
     site = Site(out)
@@ -128,6 +128,9 @@ def finish(app: Sphinx, exception) -> None:
     written = site.write()
     stale = sum(site.remove_unlinked(*where) for where in (
         (charts.CHART_DIR.as_posix(), "*"), (questions.KEY_DIR, "*.json"), (assets.BUNDLE_DIR, "dx-*.css")))
+    # 8. The teacher pack, from the finished sheets (each with its content policy).
+    if pack_names:
+        worksheets.teacher_pack(out, pack_names)
     logger.info("[dxbook] finished %d pages (%d with charts, %d chart files written, policy on %d), "
                 "%d written, %d stale files removed", len(site.pages), chart_pages, chart_files.written,
                 secured, written, stale)

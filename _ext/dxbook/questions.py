@@ -262,18 +262,37 @@ def answer_text(q: dict) -> str:
     if q["type"] in ("single", "multiple", "true_false"):
         return "; ".join(plain(o["text"]) for o in options_of(q) if o["correct"])
     if q["type"] == "numeric":
-        return format_number(q["answer"])
+        return numeric_answer(q)
     return plain(q["model_answer"])
 
 
-def format_number(value) -> str:
-    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+def format_number(value, decimals: int | None = None) -> str:
+    if decimals is None:
+        decimals = 0 if isinstance(value, int) else 2
+    return f"{value:,.{decimals}f}"
+
+
+def numeric_answer(q: dict) -> str:
+    """A numeric answer as the prompt asks for it (``decimals``), with the value the data gives
+    and the range the quiz accepts: "32 (the data gives 31.7; answers within 1 of it are accepted)"."""
+    value, tolerance = q["answer"], q.get("tolerance", 0)
+    shown = format_number(value, q.get("decimals"))
+    exact = format_number(value)
+    if "." in exact:
+        exact = exact.rstrip("0").rstrip(".")
+    notes = []
+    if exact != shown:
+        notes.append(f"the data gives {exact}")
+    if tolerance:
+        notes.append(f"answers within {format_number(tolerance, 0 if float(tolerance).is_integer() else None)} "
+                     f"of {'it' if exact != shown else 'this'} are accepted")
+    return shown + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _key(q: dict) -> str:
     """What dx-quiz.js needs to check an answer: base64 JSON, so no answer is plain text in the page."""
     if q["type"] == "numeric":
-        payload = {"answer": q["answer"], "tolerance": q.get("tolerance", 0), "shown": format_number(q["answer"]),
+        payload = {"answer": q["answer"], "tolerance": q.get("tolerance", 0), "shown": numeric_answer(q),
                    "feedback": inline(q["feedback"])}
     elif q["type"] == "short":
         payload = {"model": inline(q["model_answer"]), "feedback": inline(q.get("feedback", ""))}

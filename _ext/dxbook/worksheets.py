@@ -147,11 +147,12 @@ def key_html(chapter, number: int, found: dict, teach: dict | None) -> str:
     return "\n".join(body)
 
 
-def write(app: Sphinx) -> None:
-    """Every chapter's printable sheets, keys and LMS files, and the teacher pack, into the site."""
+def write(app: Sphinx) -> list[str]:
+    """Every chapter's printable sheets, keys and LMS files into the site; the names of the
+    chapters, for the teacher pack (:func:`teacher_pack`, packed once the pages are final)."""
     out, root = Path(app.outdir), Path(app.srcdir)
     if not (root / "questions" / "schema.json").is_file():
-        return  # a book without a question bank (the tests' small probe books)
+        return []  # a book without a question bank (the tests' small probe books)
     chapters = load_bank(root)
     kit = teaching.load_teaching(root)
     cite = citations(root)
@@ -184,9 +185,9 @@ def write(app: Sphinx) -> None:
     css = (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_text(encoding="utf-8")
     discussion = {d: [x["prompt"] for x in t.get("discussion", [])] for d, t in kit.items()}
     written += cartridge.write(chapters, sheets, discussion, css, out / "questions", app.config.project)
-    teacher_pack(out, [Path(c.docname).name for c in chapters])
-    logger.info("[dxbook] question bank: %d chapters, %d questions, %d LMS files, teacher pack",
+    logger.info("[dxbook] question bank: %d chapters, %d questions, %d LMS files",
                 len(chapters), sum(len(c.questions) for c in chapters), len(written))
+    return [Path(c.docname).name for c in chapters]
 
 
 def teacher_pack(out: Path, names: list[str]) -> Path:
