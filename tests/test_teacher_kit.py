@@ -37,6 +37,28 @@ def test_every_chapter_has_a_teaching_file_with_a_non_coding_task(kit):
         assert t["by_hand"]["questions"] and t["discussion"], name
 
 
+def test_the_task_marks_and_the_rubric_agree(kit):
+    """The marks printed after each task question add up to the rubric's total, and the task says
+    which of the two the teacher marks with (the rubric)."""
+    import re
+
+    for name, t in kit.items():
+        a = t["assessment"]
+        marks = [int(m) for q in a["questions"] for m in re.findall(r"\((\d+) marks?\)", q)]
+        assert len(marks) == len(a["questions"]), name
+        assert sum(marks) == sum(c["points"] for c in a["rubric"]["criteria"]), name
+        assert "which is what counts" in teaching.task_html(t, lambda key: key), name
+
+
+def test_case_cards_carry_their_source_and_no_research_notes(kit):
+    for name, t in kit.items():
+        html = teaching.cards_html(t, lambda key: key)
+        for card in re.findall(r'<article class="dx-card">.*?</article>', html, re.S):
+            if "<dl>" in card:  # a case card, from the data
+                assert '<p class="dx-card-source">Source: ' in card, (name, card[:80])
+        assert "checked 2026" not in html and "best fit" not in html, name
+
+
 def test_a_bad_teaching_file_names_file_and_line(tmp_path):
     import shutil
 

@@ -65,6 +65,10 @@ def load_teaching(root: Path) -> dict[str, dict]:
             if cards["kind"] == "cases":
                 _check_rows({"source": "cases", "ids": cards["ids"], "columns": cards["fields"]},
                             ["cards", i], fail)
+                for ident in cards.get("notes", {}):
+                    if ident not in cards["ids"] or "note" not in cards["fields"]:
+                        fail(["cards", i, "notes", ident], f"a note for {ident!r}, which is not a card of this set "
+                                                           "with a note field")
             for j, item in enumerate(cards.get("items", [])):
                 if item.get("cite") and item["cite"] not in keys:
                     fail(["cards", i, "items", j], f"no bibliography key {item['cite']!r} in references.bib")
@@ -297,7 +301,11 @@ def task_html(t: dict, cite) -> str:
     for q in a["questions"]:
         out.append(f"<li><p>{inline(q)}</p>{lines(6)}</li>")
     out.append("</ol>")
-    out.append("<h2>How it will be marked</h2>" + rubric_html(a))
+    total = sum(c["points"] for c in a["rubric"]["criteria"])
+    out.append("<h2>How it will be marked</h2>"
+               f"<p>The marks after each question show how much each part is worth and how much to write. The "
+               f"teacher marks the whole task with the rubric below ({total} points), which is what counts.</p>"
+               + rubric_html(a))
     return "\n".join(out)
 
 
@@ -308,10 +316,17 @@ def cards_html(t: dict, cite) -> str:
                    f'<p class="dx-cardset-use">Used in: {escape(s.get("used_in", ""))}. Cut along the dashed lines.</p>'
                    '<div class="dx-cards">')
         if s["kind"] == "cases":
-            headers, rows = data_rows({"source": "cases", "ids": s["ids"], "fields": s["fields"]})
-            for row in rows:
-                lines = "".join(f"<dt>{escape(h)}</dt><dd>{escape(v)}</dd>" for h, v in zip(headers[1:], row[1:]))
-                out.append(f'<article class="dx-card"><h3>{escape(row[0])}</h3><dl>{lines}</dl></article>')
+            # Each card ends with its row's source; a card set may give a case a note written for
+            # students ("notes") in place of the dataset's coding note, which is written for data users.
+            headers, rows = data_rows({"source": "cases", "ids": s["ids"], "fields": s["fields"] + ["source_title"]})
+            notes = s.get("notes", {})
+            for ident, row in zip(s["ids"], rows):
+                *row, source = row
+                if ident in notes and "note" in s["fields"]:
+                    row[s["fields"].index("note")] = " ".join(notes[ident].split())
+                lines = "".join(f"<dt>{escape(h)}</dt><dd>{escape(v)}</dd>" for h, v in zip(headers[1:-1], row[1:]))
+                out.append(f'<article class="dx-card"><h3>{escape(row[0])}</h3><dl>{lines}</dl>'
+                           f'<p class="dx-card-source">Source: {escape(source)}</p></article>')
         else:
             for item in s["items"]:
                 source = f'<p class="dx-card-source">{cite(item["cite"])}</p>' if item.get("cite") else ""
