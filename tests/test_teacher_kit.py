@@ -190,6 +190,20 @@ def test_teacher_materials_are_not_indexed_and_no_student_page_links_to_them(sit
 
 
 @pytest.mark.build
+def test_every_printable_page_names_the_sites_icon(site):
+    """Without an icon link the browser asks for a /favicon.ico the site does not have."""
+    with zipfile.ZipFile(site / "teacher-pack.zip") as pack:
+        packed = set(pack.namelist())
+    for folder in ("worksheets", "keys", "answers", "tasks", "cards", "vocabulary"):
+        for page in sorted((site / folder).glob("*.html")):
+            icon = re.search(r'<link rel="icon" href="([^"]+)">', page.read_text(encoding="utf-8"))
+            assert icon, page
+            assert (page.parent / icon.group(1)).resolve().is_file(), page
+            if folder != "answers":
+                assert f"{folder}/{page.name}" in packed and "_static/" + icon.group(1).rsplit("/", 1)[-1] in packed
+
+
+@pytest.mark.build
 def test_the_teacher_pack_holds_every_key_and_teacher_notebook(site):
     with zipfile.ZipFile(site / "teacher-pack.zip") as pack:
         names = set(pack.namelist())

@@ -20,6 +20,8 @@ https://www.imsglobal.org/cc/index.html. The zip is reproducible (``lms.reproduc
 """
 from __future__ import annotations
 
+import re
+
 import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
@@ -144,6 +146,7 @@ def _topic(title: str, html: str) -> bytes:
 def _standalone(html: str, css: str) -> bytes:
     """A worksheet page made self-contained: its stylesheet inlined, links made absolute."""
     html = html.replace('<link rel="stylesheet" href="../_static/dx/dx-sheet.css">', f"<style>{css}</style>")
+    html = re.sub(r'<link rel="icon" href="[^"]*">\n?', "", html)  # the site's icon is not in the package
     return html.encode("utf-8")
 
 

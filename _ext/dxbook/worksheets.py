@@ -40,7 +40,7 @@ PAGE = """<!DOCTYPE html>
 {robots}<title>{title} — Defection Explained</title>
 <meta name="description" content="{description}">
 <link rel="stylesheet" href="../_static/dx/dx-sheet.css">
-</head>
+{icon}</head>
 <body>
 <main class="dx-sheet">
 <p class="dx-sheet-book">Defection Explained · <a href="../{docname}.html">{chapter}</a></p>
@@ -64,11 +64,14 @@ KINDS = {
 }
 
 
-def page(kind: str, title: str, docname: str, body: str, chapter: str = "") -> str:
+def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon: str = "") -> str:
+    """A printable page; ``icon`` is the site's icon file in ``_static`` (as every page names it, so
+    the browser does not ask for a /favicon.ico that does not exist)."""
     label, index, description = KINDS[kind]
     robots = "" if index else '<meta name="robots" content="noindex">\n'
+    link = f'<link rel="icon" href="../_static/{escape(icon)}">\n' if icon else ""
     return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
-                       chapter=escape(chapter or title), docname=docname, body=body)
+                       chapter=escape(chapter or title), docname=docname, body=body, icon=link)
 
 
 def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach: dict | None = None) -> str:
@@ -160,6 +163,7 @@ def write(app: Sphinx) -> list[str]:
     for chapter in chapters:
         link_sections(root, chapter, titles.get(chapter.docname, chapter.docname), app.config.html_baseurl)
     sheets: dict[str, dict[str, str]] = {}
+    icon = Path(app.config.html_favicon).name if app.config.html_favicon else ""
     for chapter in chapters:
         name = Path(chapter.docname).name
         title = titles.get(chapter.docname, name)
@@ -178,7 +182,7 @@ def write(app: Sphinx) -> list[str]:
             path.parent.mkdir(parents=True, exist_ok=True)
             heading = f"{teach['assessment']['title']}" if folder == "tasks" else title
             text = page(folder, heading if folder != "tasks" else f"{heading} ({title})", chapter.docname, body,
-                        chapter=title)
+                        chapter=title, icon=icon)
             path.write_text(text, encoding="utf-8")
             sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}.get(folder, folder)] = text
     written = lms.write_exports(chapters, titles, out / "questions")
@@ -200,6 +204,8 @@ def teacher_pack(out: Path, names: list[str]) -> Path:
         "solutions), lms/ the quiz files for Canvas, Moodle and other platforms (Common Cartridge .imscc).\n"
         "Everything here is also public on the book's site.\n").encode("utf-8"),
         "_static/dx/dx-sheet.css": (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_bytes()}
+    for icon in sorted((out / "_static").glob("favicon.*")):  # the sheets name the site's icon
+        files[f"_static/{icon.name}"] = icon.read_bytes()
     for name in names:
         for folder in ("keys", "worksheets", "answers", "tasks", "cards", "vocabulary"):
             path = out / folder / f"{name}.html"
