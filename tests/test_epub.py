@@ -21,7 +21,7 @@ from conftest import ROOT, chapter_docnames, toc_docnames
 
 sys.path.insert(0, str(ROOT / "_ext"))
 from tools.epub import epubcheck_command  # noqa: E402
-from dxbook.epub import chart_image, epub_name, xhtml  # noqa: E402
+from dxbook.epub import chart_image, epub_name, fixed_times, xhtml  # noqa: E402
 
 CFF = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
 VERSION = str(CFF["version"])
@@ -190,3 +190,31 @@ def test_chart_block_becomes_one_image_with_its_alt_text(tmp_path):
     assert 'alt="Two bars &amp; a &lt;test&gt; description"' in img
     src = re.search(r'src="\.\./([^"]+\.png)"', img).group(1)
     assert (tmp_path / src).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fixed_times_keeps_order_and_compression_and_fixes_the_stamps():
+    import io
+    import time
+
+    def made():
+        stream = io.BytesIO()
+        with zipfile.ZipFile(stream, "w") as z:
+            z.writestr(zipfile.ZipInfo("mimetype", time.localtime()[:6]), "application/epub+zip")
+            z.writestr("EPUB/content.opf", "<package/>" * 50, compress_type=zipfile.ZIP_DEFLATED)
+        return stream.getvalue()
+
+    first = fixed_times(made())
+    time.sleep(2.1)  # zip keeps 2-second times: a clock stamp would differ now
+    assert fixed_times(made()) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as z:
+        infos = z.infolist()
+        assert [i.filename for i in infos] == ["mimetype", "EPUB/content.opf"]
+        assert [i.compress_type for i in infos] == [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.build
+def test_the_served_epub_has_fixed_time_stamps(epub):
+    with zipfile.ZipFile(epub) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert z.infolist()[0].filename == "mimetype" and z.infolist()[0].compress_type == zipfile.ZIP_STORED

@@ -61,6 +61,24 @@ def epub_name(version: str) -> str:
     return f"defection-explained-{version}.epub"
 
 
+def fixed_times(epub: bytes) -> bytes:
+    """The EPUB with every entry's time stamp fixed (``lms.ZIP_TIME``), its order and compression
+    kept (``mimetype`` first and stored, as EPUB requires): Sphinx zips the files with their
+    modification times, so two builds of the same commit gave different bytes."""
+    import io
+    import zipfile
+
+    from .lms import ZIP_TIME
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(epub)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            info = zipfile.ZipInfo(item.filename, ZIP_TIME)
+            info.compress_type, info.external_attr = item.compress_type, 0o644 << 16
+            target.writestr(info, source.read(item))
+    return out.getvalue()
+
+
 def _citation(app: Sphinx) -> dict:
     from .releases import read_citation
 
@@ -497,6 +515,9 @@ class BookEpubBuilder(Epub3Builder):
             cover.write_text(text.replace('alt="Cover image"', f'alt="{htmllib.escape(alt, quote=True)}"'),
                              encoding="utf-8")
         super().build_epub()
+        made = Path(self.outdir) / f"{self.config.epub_basename}.epub"  # where Sphinx wrote it
+        if made.is_file():
+            made.write_bytes(fixed_times(made.read_bytes()))
 
     def toc_metadata(self, level, navpoints):
         metadata = super().toc_metadata(level, navpoints)
