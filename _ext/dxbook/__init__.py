@@ -17,7 +17,8 @@
               handlers, no dead Thebe configuration, safe new-window links
 ``publish``   data files, CITATION.cff and the package wheel served by the site
 ``questions`` the question bank: validation and the page's "Check your
-              understanding" (``{dx-quiz}``, ``dx-quiz.js``)
+              understanding" (``{dx-quiz}``: a node whose HTML visitor writes the
+              answer keys to a file of their own; ``dx-quiz.js``)
 ``worksheets`` worksheets, answer keys and LMS exports (``lms``, ``cartridge``)
               per chapter
 ``teaching``  the teacher's printed kit (keys, tasks, cards, vocabulary) from

@@ -269,15 +269,17 @@ def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
     outdir, depth = Path(app.outdir), docname.count("/")
     answers = ""
+    from .questions import dx_quiz
+
+    for node in list(doctree.findall(dx_quiz)):  # the questions here, the answers at the chapter's end
+        quiz, answers = _quiz_and_answers(app, docname)
+        node.replace_self(nodes.raw("", quiz, format="html"))
     for raw in list(doctree.findall(nodes.raw)):
         text = raw.astext()
         if MARKER in text:
             from .charts import BLOCK
             new = BLOCK.sub(lambda m: chart_image(m.group(0), depth, outdir), text)
             _set_text(raw, new)
-        elif '<div class="dx-quiz">' in text:
-            quiz, answers = _quiz_and_answers(app, docname)
-            _set_text(raw, quiz)
         elif 'class="dx-front-chart"' in text:
             _set_text(raw, _front_chart(app, text, depth))
     for raw in list(doctree.findall(nodes.raw)):

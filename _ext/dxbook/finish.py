@@ -10,7 +10,8 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
    and teacher notebooks (``notebooks``), the printable sheets, keys and LMS files
    (``worksheets``: pages too, so before step 2), the site root page (``security``);
 2. every page read **once**; per page: chart blocks become pictures and files
-   (``charts``), quiz keys move to a file (``questions``);
+   (``charts``) (a quiz's keys are already in their file: its node's HTML visitor,
+   ``questions.visit_quiz_html``, wrote them when the page was written);
 3. the front page's picture, from chapter 1's finished chart (``frontpage``);
 4. every CSV in the site neutralised for spreadsheets, chart downloads included (``publish``);
 5. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
@@ -111,11 +112,11 @@ def finish(app: Sphinx, exception) -> None:
     notebooks.write(app)
     pack_names = worksheets.write(app)
     security.write_root_index(app)
-    # 2. Every page, read once: charts and quiz keys out of the HTML into files.
+    # 2. Every page, read once: charts out of the HTML into files. (Quiz keys are written to
+    #    their file when the page is written: questions.visit_quiz_html.)
     site = Site(out)
     chart_files = charts.ChartFiles(out)
     chart_pages = site.edit(chart_files.rewrite)
-    site.edit(lambda page, html: questions.move_keys(out, page, html))
     # 3. The front page's picture, from the finished chapter page.
     frontpage.fill_site(app, site)
     # 4. Every CSV the site serves, chart downloads included.

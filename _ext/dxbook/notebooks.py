@@ -436,12 +436,14 @@ class NotebookTranslator(nodes.NodeVisitor):
         raise nodes.SkipNode
 
     def visit_raw(self, node) -> None:
-        if 'class="dx-quiz"' in node.astext():
-            name = Path(self.docname).name
-            self._markdown(
-                f"The self-check questions are on [the chapter's page]({self.page_url}#check-your-understanding),"
-                " where each answer is checked at once, and on the printable "
-                f"[worksheet]({site_url(self.app)}worksheets/{name}.html).", node, new_cell=True)
+        raise nodes.SkipNode
+
+    def visit_dx_quiz(self, node) -> None:
+        name = Path(self.docname).name
+        self._markdown(
+            f"The self-check questions are on [the chapter's page]({self.page_url}#check-your-understanding),"
+            " where each answer is checked at once, and on the printable "
+            f"[worksheet]({site_url(self.app)}worksheets/{name}.html).", node, new_cell=True)
         raise nodes.SkipNode
 
     def visit_figure(self, node) -> None:

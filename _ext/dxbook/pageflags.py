@@ -1,8 +1,8 @@
 """What each page shows, recorded on ``env`` while the page is read (``doctree-read``).
 
-A chart, the case browser and a quiz each reach the doctree as raw HTML that
-carries its marker (``charts.MARKER``, ``casebrowser.MARKER``, ``questions.MARKER``).
-They are noted here, per page, when the page is read, kept right by
+A chart and the case browser reach the doctree as raw HTML that carries its
+marker (``charts.MARKER``, ``casebrowser.MARKER``); a quiz is a node of its own
+(``questions.dx_quiz``). They are noted here, per page, when the page is read, kept right by
 ``env-purge-doc`` and ``env-merge-info`` (parallel reading), and asked for by
 ``html-page-context`` (:func:`page_shows`), so no module searches a page's
 finished HTML to learn what is on it. A page's scripts follow from this: the
@@ -17,14 +17,16 @@ ENV_KEY = "dx_page_flags"
 
 
 def _markers() -> dict[str, str]:
-    from . import casebrowser, charts, questions
+    from . import casebrowser, charts
 
-    return {"chart": charts.MARKER, "cases": casebrowser.MARKER, "quiz": questions.MARKER}
+    return {"chart": charts.MARKER, "cases": casebrowser.MARKER}
 
 
 def flags_of(doctree: nodes.Node) -> set[str]:
-    """The markers found in the doctree's raw HTML."""
-    found = set()
+    """What the doctree shows: the markers found in its raw HTML, and its quiz node."""
+    from .questions import dx_quiz
+
+    found = {"quiz"} if next(iter(doctree.findall(dx_quiz)), None) is not None else set()
     markers = _markers()
     for node in doctree.findall(nodes.raw):
         if "html" not in node.get("format", "").split():

@@ -303,9 +303,11 @@ def _key(q: dict) -> str:
 
 
 def render_question(q: dict, number: int, section_title: str, answers_href: str, teacher: bool) -> str:
+    """One question as the page shows it. Its answer key is not in it: the quiz node keeps the
+    keys and writes them to a file of their own (:class:`dx_quiz`)."""
     qid = escape(q["id"])
     kind = q["type"]
-    parts = [f'<form class="dx-q" id="{qid}" data-dx-type="{kind}" data-dx-key="{_key(q)}" novalidate>',
+    parts = [f'<form class="dx-q" id="{qid}" data-dx-type="{kind}" novalidate>',
              '<fieldset>',
              f'<legend><span class="dx-q-num">Question {number}.</span> {inline(q["prompt"])} '
              f'<span class="dx-q-kind">({TYPE_NAMES[kind]})</span></legend>']
@@ -370,7 +372,41 @@ class QuizDirective(SphinxDirective):
         html += [render_question(q, i, titles[q["section"]], answers, is_teacher_build())
                  for i, q in enumerate(chapter.questions, start=1)]
         html.append("</div>")
-        return [nodes.raw("", "\n".join(html), format="html")]
+        return [dx_quiz("", html="\n".join(html), keys={q["id"]: _key(q) for q in chapter.questions})]
+
+
+class dx_quiz(nodes.General, nodes.Element):
+    """A chapter's quiz: ``html``, the questions without their answer keys, and ``keys``
+    (question id to encoded key). The HTML writer puts the keys in a file of their own
+    (:func:`visit_quiz_html`); the EPUB prints the questions with their answers at the
+    chapter's end (epub.py); the notebooks link to the page (notebooks.py)."""
+
+
+def keys_file(keys: dict) -> tuple[str, bytes]:
+    """The keys file's name (its content hash, so a changed key is a new file) and bytes.
+
+    The keys are two thirds of a quiz's weight (about 20 kB a chapter) and only a reader
+    who presses *Check* needs them: ``dx-quiz.js`` fetches the file then."""
+    payload = json.dumps(keys, sort_keys=True, separators=(",", ":")).encode("ascii")
+    return f"{hashlib.sha256(payload).hexdigest()[:16]}.json", payload
+
+
+def visit_quiz_html(self, node: dx_quiz) -> None:
+    from sphinx.util.osutil import relative_uri
+
+    name, payload = keys_file(node["keys"])
+    target = Path(self.builder.outdir) / KEY_DIR / name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(payload)
+    here = self.builder.get_target_uri(self.builder.current_docname)
+    url = escape(relative_uri(here, f"{KEY_DIR}/{name}"), quote=True)
+    self.body.append(node["html"].replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">', 1))
+    raise nodes.SkipNode
+
+
+def skip_node(self, node) -> None:
+    raise nodes.SkipNode
 
 
 def _section_titles(source: Path) -> dict[str, str]:
@@ -403,32 +439,11 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         app.add_js_file("dx/dx-quiz.js", loading_method="defer")  # this page only
 
 
-_FORM_KEY = re.compile(r'(<form class="dx-q" id="(?P<id>[^"]+)" data-dx-type="[^"]+") data-dx-key="(?P<key>[^"]+)"')
 KEY_DIR = "_static/quiz"
-#: What marks a page's quiz in its HTML (pageflags notes the pages that have one).
-MARKER = 'class="dx-quiz"'
-
-
-def move_keys(outdir: Path, pagename: str, html: str) -> str:
-    """Move a page's answer keys out of its HTML into one JSON file beside it.
-
-    The keys are two thirds of a quiz's weight (about 20 kB a chapter) and only a
-    reader who presses *Check* needs them: ``dx-quiz.js`` fetches the file then.
-    The file is named by its content hash, so a changed key is a new file."""
-    keys = {m.group("id"): m.group("key") for m in _FORM_KEY.finditer(html)}
-    if not keys:
-        return html
-    payload = json.dumps(keys, sort_keys=True, separators=(",", ":")).encode("ascii")
-    name = f"{hashlib.sha256(payload).hexdigest()[:16]}.json"
-    target = Path(outdir) / KEY_DIR / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_file():
-        target.write_bytes(payload)
-    url = "../" * pagename.count("/") + f"{KEY_DIR}/{name}"
-    html = _FORM_KEY.sub(r"\1", html)
-    return html.replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">')
 
 
 def setup(app: Sphinx) -> None:
     app.add_directive("dx-quiz", QuizDirective)
+    skip = (skip_node, None)
+    app.add_node(dx_quiz, html=(visit_quiz_html, None), latex=skip, text=skip, man=skip, texinfo=skip)
     app.connect("html-page-context", _page_context)
