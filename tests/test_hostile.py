@@ -102,3 +102,22 @@ def test_hostile_data_is_escaped_in_notebooks(hostile_site):
             for output in cell.get("outputs", []):
                 html = output.get("data", {}).get("text/html", "")
                 assert IMG not in html and SCRIPT not in html, f"{path.name}: unescaped data in an HTML output"
+
+
+def test_no_served_page_or_picture_holds_live_planted_markup(hostile_site):
+    """Every page and picture the site serves (chapters, printable sheets, keys, cards, chart SVG
+    files opened on their own, the front page): the planted markup is there only as escaped text."""
+    live = [IMG, SCRIPT, "<svg onload"]
+    checked, escaped_in = 0, set()
+    for path in sorted(hostile_site.rglob("*")):
+        if path.suffix not in (".html", ".svg", ".xhtml") or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for payload in live:
+            assert payload not in text, f"{path.relative_to(hostile_site)}: {payload!r} is live markup"
+        if "&lt;img src=x onerror" in text or "&lt;svg onload" in text:
+            escaped_in.add(path.relative_to(hostile_site).parts[0])
+        checked += 1
+    assert checked > 100
+    # The probe reached them: planted names are printed (escaped) in each kind of file.
+    assert {"chapters", "_static", "worksheets", "keys", "cards", "intro.html"} <= escaped_in, escaped_in
