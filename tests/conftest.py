@@ -84,3 +84,32 @@ def browser(chromium_path):
         )
         yield b
         b.close()
+
+
+def heading_titles(source: Path) -> dict[str, str]:
+    """Heading ids and MyST labels of a chapter, mapped to the heading text, read from its
+    MyST text: the fast tests' stand-in for the titles the build records from the doctree
+    (``questions.section_titles``), which a build test compares with this."""
+    import re
+
+    from docutils.nodes import make_id
+
+    titles, label, heading = {}, None, ""
+    for line in source.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\(([\w-]+)\)=\s*$", line)
+        if m:
+            label = m.group(1)
+            continue
+        m = re.match(r"^:(?:name|label):\s*([\w-]+)\s*$", line)
+        if m and heading:  # a named figure, table or exercise: titled by the section it is in
+            titles.setdefault(m.group(1), heading)
+            continue
+        m = re.match(r"^#{1,4} (.+)$", line)
+        if m:
+            text = re.sub(r"\{[a-z:]+\}`([^`<]*)(?:<[^>]*>)?`", r"\1", m.group(1)).strip()
+            titles[make_id(text)] = text  # the id docutils, and so Sphinx, gives the heading
+            heading = text
+            if label:
+                titles[label] = text
+        label = None if not m and line.strip() else label
+    return titles

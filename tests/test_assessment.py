@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, chapter_docnames
+from conftest import ROOT, chapter_docnames, heading_titles
 
 sys.path.insert(0, str(ROOT / "_ext"))
 from dxbook import cartridge, lms, worksheets  # noqa: E402
@@ -31,7 +31,7 @@ HIGHER = {"application", "analysis"}
 def bank():
     chapters = {c.docname: c for c in load_bank(ROOT)}
     for c in chapters.values():
-        link_sections(ROOT, c, f"Title of {c.docname}", BASE)
+        link_sections(heading_titles(ROOT / f"{c.docname}.md"), c, f"Title of {c.docname}", BASE)
     return chapters
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, WATCH_POLICY, chapter_docnames
+from conftest import ROOT, WATCH_POLICY, chapter_docnames, heading_titles
 
 sys.path.insert(0, str(ROOT / "_ext"))
 from dxbook import lms  # noqa: E402
@@ -30,7 +30,7 @@ def bank():
 
     chapters = {c.docname: c for c in load_bank(ROOT)}
     for c in chapters.values():
-        link_sections(ROOT, c, c.docname, "https://example.org/book/")
+        link_sections(heading_titles(ROOT / f"{c.docname}.md"), c, c.docname, "https://example.org/book/")
     return chapters
 
 
@@ -225,6 +225,14 @@ def test_page_has_the_questions_with_answers_only_encoded(site, bank, name):
     assert sorted(keys) == sorted(q["id"] for q in chapter.questions)
     for q in chapter.questions:
         assert json.loads(base64.b64decode(keys[q["id"]])), f"{q['id']}: the encoded key decodes"
+    # Each question names its section as the build recorded it from the doctree; the fast tests'
+    # stand-in (conftest.heading_titles, read from the MyST text) agrees.
+    import html as htmllib
+
+    for q in chapter.questions:
+        form = html[html.index(f'<form class="dx-q" id="{q["id"]}"'):]
+        link = re.search(r'class="dx-q-section">Where the chapter explains this: <a href="#([^"]+)">([^<]*)</a>', form)
+        assert link.group(1) == q["section"] and htmllib.unescape(link.group(2)) == q["section_title"], q["id"]
 
 
 @pytest.mark.build

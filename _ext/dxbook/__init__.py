@@ -18,7 +18,8 @@
 ``publish``   data files, CITATION.cff and the package wheel served by the site
 ``questions`` the question bank: validation and the page's "Check your
               understanding" (``{dx-quiz}``: a node whose HTML visitor writes the
-              answer keys to a file of their own; ``dx-quiz.js``)
+              answer keys to a file of their own; ``dx-quiz.js``); each chapter's
+              section titles, recorded from its doctree (``doctree-read``)
 ``worksheets`` worksheets, answer keys and LMS exports (``lms``, ``cartridge``)
               per chapter
 ``teaching``  the teacher's printed kit (keys, tasks, cards, vocabulary) from

@@ -219,7 +219,7 @@ def _quiz_and_answers(app: Sphinx, docname: str) -> tuple[str, str]:
 
     root = Path(app.srcdir)
     chapter = qz.chapter_for(root, docname)
-    titles = qz._section_titles(root / f"{docname}.md")
+    titles = qz.section_titles(app.env, docname)
     esc = htmllib.escape
     quiz = ['<div class="dx-quiz">',
             '<p class="dx-quiz-intro">Answer each question, then compare your answers with '

@@ -24,9 +24,11 @@ from html import escape
 from pathlib import Path
 
 from docutils import nodes
-from docutils.nodes import make_id
 from sphinx.application import Sphinx
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
 
 
 TYPE_NAMES = {"single": "Choose one", "multiple": "Choose all that apply", "true_false": "True or false",
@@ -229,11 +231,11 @@ def chapter_for(root: Path, docname: str) -> Chapter | None:
     return _with_answers(chapter)
 
 
-def link_sections(root: Path, chapter: Chapter, title: str, baseurl: str) -> Chapter:
+def link_sections(titles: dict[str, str], chapter: Chapter, title: str, baseurl: str) -> Chapter:
     """Give the chapter and each question the title and absolute URL of the section that
     answers it (``html.baseurl`` is the book's one public address), for keys and exports:
-    a question imported into an LMS still says where the book explains it."""
-    titles = _section_titles(Path(root) / f"{chapter.docname}.md")
+    a question imported into an LMS still says where the book explains it. ``titles``: the
+    chapter's section titles (:func:`section_titles`)."""
     chapter.title = title
     chapter.url = f"{(baseurl or '').rstrip('/')}/{chapter.docname}.html"
     for q in chapter.questions:
@@ -360,24 +362,90 @@ class QuizDirective(SphinxDirective):
         chapter = chapter_for(root, self.env.docname)
         if chapter is None:
             raise self.error(f"no question file for {self.env.docname} in questions/")
-        titles = _section_titles(root / f"{self.env.docname}.md")
-        missing = sorted({q["section"] for q in chapter.questions} - set(titles))
-        if missing:
-            raise self.error(f"questions/{chapter.path.name}: no heading or label {missing} in the chapter")
         depth = self.env.docname.count("/")
         answers = "../" * depth + f"answers/{Path(self.env.docname).name}.html"
-        html = ['<div class="dx-quiz">',
-                '<p class="dx-quiz-intro">Answer each question, then press <em>Check</em>: you will see at once '
-                'whether you were right and why. Nothing is sent anywhere; the answers stay on this page.</p>']
-        html += [render_question(q, i, titles[q["section"]], answers, is_teacher_build())
-                 for i, q in enumerate(chapter.questions, start=1)]
-        html.append("</div>")
-        return [dx_quiz("", html="\n".join(html), keys={q["id"]: _key(q) for q in chapter.questions})]
+        node = dx_quiz("", docname=self.env.docname, answers=answers, teacher=is_teacher_build(),
+                       keys={q["id"]: _key(q) for q in chapter.questions})
+        self.set_source_info(node)
+        return [node]
+
+
+def quiz_html(chapter: Chapter, titles: dict[str, str], answers: str, teacher: bool) -> str:
+    """The quiz as the page shows it, each question naming the section that explains it."""
+    html = ['<div class="dx-quiz">',
+            '<p class="dx-quiz-intro">Answer each question, then press <em>Check</em>: you will see at once '
+            'whether you were right and why. Nothing is sent anywhere; the answers stay on this page.</p>']
+    html += [render_question(q, i, titles.get(q["section"], q["section"]), answers, teacher)
+             for i, q in enumerate(chapter.questions, start=1)]
+    html.append("</div>")
+    return "\n".join(html)
+
+
+# --- the chapters' section titles, from their doctrees -------------------------------------
+
+TITLES_KEY = "dx_section_titles"
+
+
+def titles_of(doctree: nodes.Node) -> dict[str, str]:
+    """Every id a question can name, mapped to the title of the section it is in: each
+    section's ids (its automatic id and any label), then the ids of labelled figures,
+    tables and exercises inside it."""
+    titles: dict[str, str] = {}
+    for section in doctree.findall(nodes.section):
+        title = section.next_node(nodes.title)
+        for ident in section["ids"]:
+            titles[ident] = title.astext() if title is not None else ident
+    for node in doctree.findall(nodes.Element):
+        if isinstance(node, nodes.section) or not node.get("ids"):
+            continue
+        parent = node.parent
+        while parent is not None and not isinstance(parent, nodes.section):
+            parent = parent.parent
+        if parent is not None and parent["ids"]:
+            for ident in node["ids"]:
+                titles.setdefault(ident, titles[parent["ids"][0]])
+    return titles
+
+
+def section_titles(env, docname: str) -> dict[str, str]:
+    """The section titles of a chapter, as recorded when it was read (``doctree-read``)."""
+    return getattr(env, TITLES_KEY, {}).get(docname, {})
+
+
+def _record_titles(app: Sphinx, doctree: nodes.document) -> None:
+    """Note the chapter's section titles on ``env``, and check that every question of its quiz
+    names a section the chapter has (an error at the quiz, naming the question file)."""
+    titles = titles_of(doctree)
+    if not hasattr(app.env, TITLES_KEY):
+        setattr(app.env, TITLES_KEY, {})
+    getattr(app.env, TITLES_KEY)[app.env.docname] = titles
+    for node in doctree.findall(dx_quiz):
+        chapter = chapter_for(Path(app.srcdir), node["docname"])
+        missing = sorted({q["section"] for q in chapter.questions} - set(titles))
+        if missing:
+            logger.error("questions/%s: no heading or label %s in the chapter", chapter.path.name, missing,
+                         location=node)
+
+
+def _purge_titles(app: Sphinx, env, docname: str) -> None:
+    getattr(env, TITLES_KEY, {}).pop(docname, None)
+
+
+def _merge_titles(app: Sphinx, env, docnames, other) -> None:
+    mine = getattr(env, TITLES_KEY, None)
+    if mine is None:
+        mine = {}
+        setattr(env, TITLES_KEY, mine)
+    for docname in docnames:
+        if docname in getattr(other, TITLES_KEY, {}):
+            mine[docname] = getattr(other, TITLES_KEY)[docname]
 
 
 class dx_quiz(nodes.General, nodes.Element):
-    """A chapter's quiz: ``html``, the questions without their answer keys, and ``keys``
-    (question id to encoded key). The HTML writer puts the keys in a file of their own
+    """A chapter's quiz: its ``docname`` (the questions come from the bank), the ``answers``
+    page, the ``teacher`` edition flag, and ``keys`` (question id to encoded key). The HTML
+    writer renders the questions with the section titles from ``env`` and puts the keys in a
+    file of their own
     (:func:`visit_quiz_html`); the EPUB prints the questions with their answers at the
     chapter's end (epub.py); the notebooks link to the page (notebooks.py)."""
 
@@ -401,35 +469,14 @@ def visit_quiz_html(self, node: dx_quiz) -> None:
         target.write_bytes(payload)
     here = self.builder.get_target_uri(self.builder.current_docname)
     url = escape(relative_uri(here, f"{KEY_DIR}/{name}"), quote=True)
-    self.body.append(node["html"].replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">', 1))
+    chapter = chapter_for(Path(self.builder.srcdir), node["docname"])
+    html = quiz_html(chapter, section_titles(self.builder.env, node["docname"]), node["answers"], node["teacher"])
+    self.body.append(html.replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">', 1))
     raise nodes.SkipNode
 
 
 def skip_node(self, node) -> None:
     raise nodes.SkipNode
-
-
-def _section_titles(source: Path) -> dict[str, str]:
-    """Heading ids and MyST labels of a chapter, mapped to the heading text."""
-    titles, label, heading = {}, None, ""
-    for line in source.read_text(encoding="utf-8").splitlines():
-        m = re.match(r"^\(([\w-]+)\)=\s*$", line)
-        if m:
-            label = m.group(1)
-            continue
-        m = re.match(r"^:(?:name|label):\s*([\w-]+)\s*$", line)
-        if m and heading:  # a named figure, table or exercise: titled by the section it is in
-            titles.setdefault(m.group(1), heading)
-            continue
-        m = re.match(r"^#{1,4} (.+)$", line)
-        if m:
-            text = re.sub(r"\{[a-z:]+\}`([^`<]*)(?:<[^>]*>)?`", r"\1", m.group(1)).strip()
-            titles[make_id(text)] = text  # the id docutils, and so Sphinx, gives the heading
-            heading = text
-            if label:
-                titles[label] = text
-        label = None if not m and line.strip() else label
-    return titles
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -444,6 +491,9 @@ KEY_DIR = "_static/quiz"
 
 def setup(app: Sphinx) -> None:
     app.add_directive("dx-quiz", QuizDirective)
+    app.connect("doctree-read", _record_titles)
+    app.connect("env-purge-doc", _purge_titles)
+    app.connect("env-merge-info", _merge_titles)
     skip = (skip_node, None)
     app.add_node(dx_quiz, html=(visit_quiz_html, None), latex=skip, text=skip, man=skip, texinfo=skip)
     app.connect("html-page-context", _page_context)

@@ -26,7 +26,7 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from . import cartridge, lms, teaching
-from .questions import TYPE_NAMES, answer_text, inline, link_sections, load_bank, options_of
+from .questions import TYPE_NAMES, answer_text, inline, link_sections, load_bank, options_of, section_titles
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,8 @@ def write(app: Sphinx) -> list[str]:
     cite = citations(root)
     titles = {c.docname: app.env.titles[c.docname].astext() for c in chapters if c.docname in app.env.titles}
     for chapter in chapters:
-        link_sections(root, chapter, titles.get(chapter.docname, chapter.docname), app.config.html_baseurl)
+        link_sections(section_titles(app.env, chapter.docname), chapter, titles.get(chapter.docname, chapter.docname),
+                      app.config.html_baseurl)
     sheets: dict[str, dict[str, str]] = {}
     icon = Path(app.config.html_favicon).name if app.config.html_favicon else ""
     for chapter in chapters:

@@ -185,3 +185,35 @@ def test_teacher_edition_shows_answers_inline(make_app, rootdir, sphinx_test_tem
     assert form.find(class_="dx-q-teacher") is not None and form.find("noscript") is None
     assert "The right option" in form.find(class_="dx-q-teacher").get_text(" ")
     assert "(teacher edition)" in soup(app, "index").title.get_text()
+
+
+def test_section_titles_come_from_the_doctree(app):
+    """questions.titles_of, recorded on env when the page is read: headings, labels, and labelled
+    exercises inside a section; each question's link names that title."""
+    app.build()
+    titles = questions.section_titles(app.env, CHAPTER)
+    assert titles["first-part"] == "First part"
+    assert titles["why-it-matters"] == titles["second-part-with-a-label"] == "Second part, with a label"
+    assert titles["ex-probe-count"] == "Second part, with a label"
+    for q in bank(app)["questions"]:
+        link = soup(app, CHAPTER).find("form", id=q["id"]).find(class_="dx-q-section").find("a")
+        assert link["href"] == f"#{q['section']}" and link.get_text() == titles[q["section"]]
+
+
+def test_a_question_naming_a_missing_section_stops_the_build(make_app, rootdir, sphinx_test_tempdir):
+    import shutil
+
+    srcdir = sphinx_test_tempdir / "questions-missing-section"
+    if not srcdir.exists():
+        shutil.copytree(rootdir / "test-questions", srcdir)
+        yml = srcdir / "questions" / "01-quiz-probe.yml"
+        yml.write_text(yml.read_text(encoding="utf-8").replace("section: first-part", "section: no-such-part", 1),
+                       encoding="utf-8")
+    from sphinx.errors import ExtensionError
+
+    app = make_app("html", srcdir=srcdir)
+    with pytest.raises(ExtensionError, match="ch1-q01: no heading or label 'no-such-part'"):
+        app.build()  # the sheets and exports cannot be made either (worksheets, at build end)
+    warnings = app.warning.getvalue()  # first, at the quiz in the chapter, when the page was read
+    assert "01-quiz-probe.md" in warnings and "questions/01-quiz-probe.yml: no heading or label" in warnings
+    assert "no-such-part" in warnings
