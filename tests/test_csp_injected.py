@@ -19,7 +19,7 @@ from conftest import ROOT, WATCH_POLICY, serve
 sys.path.insert(0, str(ROOT / "_ext"))
 
 from dxbook.security import (inline_script_hashes, policy_for, policy_with, root_page, script_hash,  # noqa: E402
-                             secure)
+                             secure, site_hashes)
 
 INJECTED = "window.__dxPwned = 1;"
 PAGE = "chapters/01-how-defection-works"
@@ -46,6 +46,16 @@ def test_a_page_without_known_scripts_allows_none():
     assert "script-src 'self';" in secure("p", html)
 
 
+def test_the_site_policy_is_the_known_scripts_pages_use():
+    own, other = script_hash("own();"), script_hash("other();")
+    pages = [_page([own], []), _page([own, other], [INJECTED])]  # other(): known, but on no page
+    allowed = site_hashes(pages)
+    assert allowed == {own}
+    out = secure("p", _page([], [INJECTED]), allowed)  # a page whose own head names nothing
+    assert own in out and script_hash(INJECTED) not in out
+    assert secure("p", out, allowed) == out
+
+
 def test_a_policy_planted_in_the_body_adds_nothing():
     fake = f'<meta http-equiv="Content-Security-Policy" content="{policy_with([script_hash(INJECTED)])}">'
     html = _page([script_hash("own();")], []).replace("<body>", f"<body>{fake}<script>{INJECTED}</script>")
@@ -62,7 +72,10 @@ def test_root_page_has_title_description_and_no_script():
 
 
 @pytest.mark.build
-def test_every_page_allows_exactly_its_own_scripts(site):
+def test_every_page_carries_the_one_policy_that_allows_the_books_own_scripts(site):
+    """One policy for the whole site (so a server could send it as a header): on every page,
+    the same; it allows each page's inline scripts, and only scripts some page has."""
+    policies, used = set(), set()
     for path in sorted(site.rglob("*.html")):
         if "_static" in path.relative_to(site).parts:
             continue
@@ -70,8 +83,12 @@ def test_every_page_allows_exactly_its_own_scripts(site):
         head = html[: html.index("</head>")] if "</head>" in html else html
         metas = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', head)
         assert len(metas) == 1, path
+        policies.add(metas[0])
         allowed = set(re.findall(r"'sha256-[^']+'", metas[0]))
-        assert allowed == set(inline_script_hashes(html)), path
+        assert set(inline_script_hashes(html)) <= allowed, path
+        used |= set(inline_script_hashes(html))
+    assert len(policies) == 1, f"{len(policies)} different policies"
+    assert set(re.findall(r"'sha256-[^']+'", policies.pop())) == used
 
 
 @pytest.mark.build

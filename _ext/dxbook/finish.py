@@ -17,7 +17,8 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
 5. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
    from the words of every page, icon fonts subset, stylesheets pruned, and each page's
    stylesheets bundled (``assets``);
-6. per page, last, because it hashes the final HTML: the content policy (``security``);
+6. last, because it hashes the final HTML: the content policy (``security``), one for the
+   whole site (the book's own inline scripts, known from their sources, that pages use);
 7. every changed page written **once**; files named by content hash that no page names
    any more (charts, quiz keys, bundles) removed.
 
@@ -124,7 +125,8 @@ def finish(app: Sphinx, exception) -> None:
     # 5. Theme weight: per page, then from the words of the whole site.
     assets.finish(app, site)
     # 6. The content policy, last: it hashes the final HTML.
-    secured = site.edit(security.secure)
+    allowed = security.site_hashes(site.pages.values())  # one policy for every page
+    secured = site.edit(lambda page, html: security.secure(page, html, allowed))
     # 7. Write once; drop hashed files that no page names any more.
     written = site.write()
     stale = sum(site.remove_unlinked(*where) for where in (

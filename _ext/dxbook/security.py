@@ -10,15 +10,17 @@ Which inline scripts are "the book's own" is decided from their sources, never
 from the finished page (an injected inline script must not be hashed):
 
 * while a page is rendered (``html-page-context``), the known scripts are the
-  bodies registered with ``add_js_file(None, body=...)`` (the theme's page name
-  and options, sphinx-togglebutton's settings) and the inline ``<script>``
+  bodies registered with ``add_js_file(None, body=...)`` (the theme's options,
+  sphinx-togglebutton's settings; the theme's per-page page name is dropped, as
+  the book has no version switcher to use it) and the inline ``<script>``
   blocks of the templates (the theme-mode switch in ``templates/layout.html``,
   the search page's focus script), rendered with that page's context; their
-  hashes go into the page's ``<head>`` as its policy;
-* at build end (``finish``) each page's policy keeps only the hashes of
-  scripts that are both known and still present, so a script added to a page by
-  anything else (data, a notebook output, an edit of the written file) gets no
-  hash and does not run.
+  hashes go into the page's ``<head>``;
+* at build end (``finish``) the site's one policy is made of the hashes of
+  scripts that a page both knows and still contains (:func:`site_hashes`), and
+  every page carries that same policy; a script added to a page by anything
+  else (data, a notebook output, an edit of the written file) is known to no
+  page, gets no hash and does not run.
 
 At build end every page also loses the dead Thebe configuration that
 sphinx-thebe writes even with Thebe off, its one inline ``onclick`` (the print
@@ -142,9 +144,17 @@ def page_known_hashes(app: Sphinx, context: dict) -> list[str]:
     return sorted({script_hash(b) for b in bodies})
 
 
+#: The theme's one inline script that differs from page to page (pydata-sphinx-theme sets
+#: the page name for its version switcher, which this book does not use). Without it every
+#: page has the same inline scripts, so the site has one policy.
+_PER_PAGE_SCRIPT = "DOCUMENTATION_OPTIONS.pagename = "
+
+
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     if app.builder.format != "html":
         return
+    context["script_files"] = [js for js in context.get("script_files", [])
+                               if not str(getattr(js, "attributes", {}).get("body", "")).startswith(_PER_PAGE_SCRIPT)]
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_with(page_known_hashes(app, context))}">'
     context["metatags"] = context.get("metatags", "") + "\n" + meta + "\n"
 
@@ -163,14 +173,28 @@ def _secure_link(match) -> str:
     return f"<a {attrs}>"
 
 
-def secure(pagename: str, html: str) -> str:
-    """The page's HTML with the policy in force (idempotent)."""
+def site_hashes(pages) -> set[str]:
+    """The hashes of the site's policy: every inline script that a page's own ``<head>``
+    policy knows (from the sources, when the page was rendered) and that the page still
+    contains, over all pages. One set for the whole site, so every page carries the same
+    policy and a server could send it as one header; a script that reached a page any other
+    way is known to no page and gets no hash."""
+    found: set[str] = set()
+    for html in pages:
+        found.update(set(inline_script_hashes(html)) & known_hashes(html))
+    return found
+
+
+def secure(pagename: str, html: str, allowed: set[str] | None = None) -> str:
+    """The page's HTML with the policy in force (idempotent): the site's policy
+    (``allowed``, from :func:`site_hashes`), or, without it, this page's own."""
     if "<head>" not in html:  # a fragment (e.g. a notebook's HTML output), not a page
         return html
     html = _THEBE.sub("", html)
     html = html.replace('onclick="window.print()"', "data-dx-print")
     html = _BLANK.sub(_secure_link, html)
-    policy = policy_for(html)  # read before the known policy is removed from <head>
+    # Read before the known policy is removed from <head>.
+    policy = policy_for(html) if allowed is None else policy_with(sorted(allowed))
     html = _CSP_META.sub("", html)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
     # The policy must come before any script: put it first in <head>, after the charset.

@@ -84,19 +84,31 @@ def test_policy_is_first_in_head_and_strict(app):
 
 
 def test_policy_hashes_the_books_scripts_and_nothing_else(app):
+    """One policy for the whole site: every page carries the same one, it allows every page's
+    own inline scripts, and nothing else (no script a page merely contains)."""
     app.build()
+    policies, used = set(), set()
     for name in PAGES:
         html = page(app, name)
+        policies.add(policy(html))
         allowed = set(re.findall(r"'sha256-[^']+'", policy(html)))
         bodies = inline_scripts(html)
         injected = [b for b in bodies if "window.injected" in b]
         own = [b for b in bodies if b not in injected]
         assert own, f"{name}: the theme's inline scripts are missing"
+        assert "DOCUMENTATION_OPTIONS.pagename" not in html, f"{name}: the theme's per-page script is back"
         missing = [b[:60] for b in own if sha(b) not in allowed]
         assert not missing, f"{name}: inline scripts the policy would block: {missing}"
-        assert allowed == {sha(b) for b in own}, f"{name}: hashes of scripts not on the page"
+        used |= {sha(b) for b in own}
         for body in injected:  # page content is not the book's own script
             assert sha(body) not in allowed, name
+    for path in Path(app.outdir).rglob("*.html"):  # every other page of the site (search, index...)
+        if "_static" not in path.parts:
+            html = path.read_text(encoding="utf-8")
+            policies.add(policy(html))
+            used |= {sha(b) for b in inline_scripts(html) if "window.injected" not in b}
+    assert len(policies) == 1, "pages carry different policies"
+    assert set(re.findall(r"'sha256-[^']+'", policies.pop())) == used, "hashes of scripts no page uses"
     assert any("window.injected" in b for b in inline_scripts(page(app, "chapters/01-first")))
 
 
