@@ -41,28 +41,35 @@ def page_shows(app: Sphinx, pagename: str, flag: str) -> bool:
     return flag in getattr(app.env, ENV_KEY, {}).get(pagename, ())
 
 
+def per_doc(env, key: str) -> dict:
+    """A dict on ``env`` from docname to what was recorded for it when it was read; kept right
+    by :func:`track` (purged with the page, merged from parallel readers)."""
+    store = getattr(env, key, None)
+    if store is None:
+        store = {}
+        setattr(env, key, store)
+    return store
+
+
+def track(app: Sphinx, key: str) -> None:
+    """Purge a page's entry of the ``key`` store when it is read again, and merge the entries
+    that parallel readers recorded."""
+
+    def purge(app: Sphinx, env, docname: str) -> None:
+        per_doc(env, key).pop(docname, None)
+
+    def merge(app: Sphinx, env, docnames, other) -> None:
+        theirs = getattr(other, key, {})
+        per_doc(env, key).update({d: theirs[d] for d in docnames if d in theirs})
+
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
+
+
 def _read(app: Sphinx, doctree: nodes.document) -> None:
-    flags = getattr(app.env, ENV_KEY, None)
-    if flags is None:
-        flags = {}
-        setattr(app.env, ENV_KEY, flags)
-    flags[app.env.docname] = sorted(flags_of(doctree))
-
-
-def _purge(app: Sphinx, env, docname: str) -> None:
-    getattr(env, ENV_KEY, {}).pop(docname, None)
-
-
-def _merge(app: Sphinx, env, docnames, other) -> None:
-    if not hasattr(env, ENV_KEY):
-        setattr(env, ENV_KEY, {})
-    mine = getattr(env, ENV_KEY)
-    for docname in docnames:
-        if docname in getattr(other, ENV_KEY, {}):
-            mine[docname] = getattr(other, ENV_KEY)[docname]
+    per_doc(app.env, ENV_KEY)[app.env.docname] = sorted(flags_of(doctree))
 
 
 def setup(app: Sphinx) -> None:
     app.connect("doctree-read", _read)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
+    track(app, ENV_KEY)

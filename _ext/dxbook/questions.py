@@ -364,19 +364,19 @@ class QuizDirective(SphinxDirective):
             raise self.error(f"no question file for {self.env.docname} in questions/")
         depth = self.env.docname.count("/")
         answers = "../" * depth + f"answers/{Path(self.env.docname).name}.html"
-        node = dx_quiz("", docname=self.env.docname, answers=answers, teacher=is_teacher_build(),
-                       keys={q["id"]: _key(q) for q in chapter.questions})
+        node = dx_quiz("", docname=self.env.docname, bank=chapter.path.name, questions=chapter.questions,
+                       answers=answers, teacher=is_teacher_build())
         self.set_source_info(node)
         return [node]
 
 
-def quiz_html(chapter: Chapter, titles: dict[str, str], answers: str, teacher: bool) -> str:
+def quiz_html(questions: list[dict], titles: dict[str, str], answers: str, teacher: bool) -> str:
     """The quiz as the page shows it, each question naming the section that explains it."""
     html = ['<div class="dx-quiz">',
             '<p class="dx-quiz-intro">Answer each question, then press <em>Check</em>: you will see at once '
             'whether you were right and why. Nothing is sent anywhere; the answers stay on this page.</p>']
     html += [render_question(q, i, titles.get(q["section"], q["section"]), answers, teacher)
-             for i, q in enumerate(chapter.questions, start=1)]
+             for i, q in enumerate(questions, start=1)]
     html.append("</div>")
     return "\n".join(html)
 
@@ -415,38 +415,21 @@ def section_titles(env, docname: str) -> dict[str, str]:
 def _record_titles(app: Sphinx, doctree: nodes.document) -> None:
     """Note the chapter's section titles on ``env``, and check that every question of its quiz
     names a section the chapter has (an error at the quiz, naming the question file)."""
-    titles = titles_of(doctree)
-    if not hasattr(app.env, TITLES_KEY):
-        setattr(app.env, TITLES_KEY, {})
-    getattr(app.env, TITLES_KEY)[app.env.docname] = titles
+    from .pageflags import per_doc
+
+    titles = per_doc(app.env, TITLES_KEY)[app.env.docname] = titles_of(doctree)
     for node in doctree.findall(dx_quiz):
-        chapter = chapter_for(Path(app.srcdir), node["docname"])
-        missing = sorted({q["section"] for q in chapter.questions} - set(titles))
+        missing = sorted({q["section"] for q in node["questions"]} - set(titles))
         if missing:
-            logger.error("questions/%s: no heading or label %s in the chapter", chapter.path.name, missing,
+            logger.error("questions/%s: no heading or label %s in the chapter", node["bank"], missing,
                          location=node)
 
 
-def _purge_titles(app: Sphinx, env, docname: str) -> None:
-    getattr(env, TITLES_KEY, {}).pop(docname, None)
-
-
-def _merge_titles(app: Sphinx, env, docnames, other) -> None:
-    mine = getattr(env, TITLES_KEY, None)
-    if mine is None:
-        mine = {}
-        setattr(env, TITLES_KEY, mine)
-    for docname in docnames:
-        if docname in getattr(other, TITLES_KEY, {}):
-            mine[docname] = getattr(other, TITLES_KEY)[docname]
-
-
 class dx_quiz(nodes.General, nodes.Element):
-    """A chapter's quiz: its ``docname`` (the questions come from the bank), the ``answers``
-    page, the ``teacher`` edition flag, and ``keys`` (question id to encoded key). The HTML
-    writer renders the questions with the section titles from ``env`` and puts the keys in a
-    file of their own
-    (:func:`visit_quiz_html`); the EPUB prints the questions with their answers at the
+    """A chapter's quiz: its ``docname``, its ``questions`` as loaded from the ``bank`` file
+    when the chapter was read, the ``answers`` page and the ``teacher`` edition flag. The HTML
+    writer renders the questions with the section titles from ``env`` and puts their answer
+    keys in a file of their own (:func:`visit_quiz_html`); the EPUB prints the questions with their answers at the
     chapter's end (epub.py); the notebooks link to the page (notebooks.py)."""
 
 
@@ -462,15 +445,15 @@ def keys_file(keys: dict) -> tuple[str, bytes]:
 def visit_quiz_html(self, node: dx_quiz) -> None:
     from sphinx.util.osutil import relative_uri
 
-    name, payload = keys_file(node["keys"])
+    name, payload = keys_file({q["id"]: _key(q) for q in node["questions"]})
     target = Path(self.builder.outdir) / KEY_DIR / name
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(payload)
     here = self.builder.get_target_uri(self.builder.current_docname)
     url = escape(relative_uri(here, f"{KEY_DIR}/{name}"), quote=True)
-    chapter = chapter_for(Path(self.builder.srcdir), node["docname"])
-    html = quiz_html(chapter, section_titles(self.builder.env, node["docname"]), node["answers"], node["teacher"])
+    html = quiz_html(node["questions"], section_titles(self.builder.env, node["docname"]), node["answers"],
+                     node["teacher"])
     self.body.append(html.replace('<div class="dx-quiz">', f'<div class="dx-quiz" data-dx-keys="{url}">', 1))
     raise nodes.SkipNode
 
@@ -492,8 +475,9 @@ KEY_DIR = "_static/quiz"
 def setup(app: Sphinx) -> None:
     app.add_directive("dx-quiz", QuizDirective)
     app.connect("doctree-read", _record_titles)
-    app.connect("env-purge-doc", _purge_titles)
-    app.connect("env-merge-info", _merge_titles)
+    from .pageflags import track
+
+    track(app, TITLES_KEY)
     skip = (skip_node, None)
     app.add_node(dx_quiz, html=(visit_quiz_html, None), latex=skip, text=skip, man=skip, texinfo=skip)
     app.connect("html-page-context", _page_context)

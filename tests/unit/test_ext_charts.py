@@ -111,11 +111,13 @@ def test_what_a_page_shows_is_noted_when_it_is_read(app, outputs):
     build(app, outputs)
     flags = getattr(app.env, pageflags.ENV_KEY)
     assert flags[CHART_PAGE] == ["chart"] and flags[CASES_PAGE] == ["cases"] and flags["index"] == []
+    handlers = {}
+    pageflags.track(SimpleNamespace(connect=handlers.__setitem__), pageflags.ENV_KEY)
     env = SimpleNamespace(**{pageflags.ENV_KEY: dict(flags)})
-    pageflags._purge(app, env, CHART_PAGE)  # env-purge-doc: a page read again starts from nothing
+    handlers["env-purge-doc"](app, env, CHART_PAGE)  # a page read again starts from nothing
     assert CHART_PAGE not in getattr(env, pageflags.ENV_KEY)
     merged = SimpleNamespace()
-    pageflags._merge(app, merged, [CHART_PAGE], app.env)  # env-merge-info: a parallel reader's pages
+    handlers["env-merge-info"](app, merged, [CHART_PAGE], app.env)  # a parallel reader's pages
     assert getattr(merged, pageflags.ENV_KEY) == {CHART_PAGE: ["chart"]}
 
 
