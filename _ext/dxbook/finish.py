@@ -133,7 +133,7 @@ def finish(app: Sphinx, exception) -> None:
         (charts.CHART_DIR.as_posix(), "*"), (questions.KEY_DIR, "*.json"), (assets.BUNDLE_DIR, "dx-*.css")))
     # 8. The teacher pack, from the finished sheets (each with its content policy).
     if pack_names:
-        worksheets.teacher_pack(out, pack_names)
+        worksheets.teacher_pack(out, pack_names, worksheets.site_icon(app))
     logger.info("[dxbook] finished %d pages (%d with charts, %d chart files written, policy on %d), "
                 "%d written, %d stale files removed", len(site.pages), chart_pages, chart_files.written,
                 secured, written, stale)

@@ -164,7 +164,7 @@ def write(app: Sphinx) -> list[str]:
         link_sections(section_titles(app.env, chapter.docname), chapter, titles.get(chapter.docname, chapter.docname),
                       app.config.html_baseurl)
     sheets: dict[str, dict[str, str]] = {}
-    icon = Path(app.config.html_favicon).name if app.config.html_favicon else ""
+    icon = site_icon(app)
     for chapter in chapters:
         name = Path(chapter.docname).name
         title = titles.get(chapter.docname, name)
@@ -195,7 +195,12 @@ def write(app: Sphinx) -> list[str]:
     return [Path(c.docname).name for c in chapters]
 
 
-def teacher_pack(out: Path, names: list[str]) -> Path:
+def site_icon(app: Sphinx) -> str:
+    """The site's icon file in ``_static`` (Sphinx copies ``html_favicon`` there), or ""."""
+    return Path(app.config.html_favicon).name if app.config.html_favicon else ""
+
+
+def teacher_pack(out: Path, names: list[str], icon: str = "") -> Path:
     """``teacher-pack.zip``: keys, sheets, tasks, cards, vocabulary, teacher notebooks and LMS files,
     with the sheets' stylesheet, in one reproducible zip."""
     files = {"README.txt": (
@@ -205,8 +210,8 @@ def teacher_pack(out: Path, names: list[str]) -> Path:
         "solutions), lms/ the quiz files for Canvas, Moodle and other platforms (Common Cartridge .imscc).\n"
         "Everything here is also public on the book's site.\n").encode("utf-8"),
         "_static/dx/dx-sheet.css": (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_bytes()}
-    for icon in sorted((out / "_static").glob("favicon.*")):  # the sheets name the site's icon
-        files[f"_static/{icon.name}"] = icon.read_bytes()
+    if icon and (out / "_static" / icon).is_file():  # the sheets name the site's icon
+        files[f"_static/{icon}"] = (out / "_static" / icon).read_bytes()
     for name in names:
         for folder in ("keys", "worksheets", "answers", "tasks", "cards", "vocabulary"):
             path = out / folder / f"{name}.html"
