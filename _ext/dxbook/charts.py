@@ -51,6 +51,8 @@ BLOCK = re.compile(
     r'<script type="application/json" class="dx-chart-spec-narrow-dark">(?P<nspecdark>.*?)</script>)?</div>', re.S)
 #: A chapter's first-load budget (benchmarks/README.md): bytes as sent by a plain server, and gzipped.
 FIRST_LOAD_BUDGET = {"plain": 400 * 1024, "gzip": 120 * 1024}
+#: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
+NARROW_MEDIA = "(max-width: 600px)"
 
 
 def is_heavy(svg: str) -> bool:
@@ -60,8 +62,6 @@ def is_heavy(svg: str) -> bool:
     data = svg.encode("utf-8")
     return (len(data) > FIRST_LOAD_BUDGET["plain"] // 4
             or len(gzip.compress(data, 6)) > FIRST_LOAD_BUDGET["gzip"] // 4)
-#: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
-NARROW_MEDIA = "(max-width: 600px)"
 
 
 def datasets(vega: dict) -> list[tuple[str, list[dict]]]:
