@@ -271,7 +271,7 @@ def test_probe_strings_round_trip_in_gift():
 def cartridge_files(bank, tmp_path):
     sheets = {n: {"worksheet": "<html><body>W</body></html>", "answers": "<html><body>K</body></html>"}
               for n in bank}
-    return cartridge.write(list(bank.values()), sheets, {n: ["Discuss <this>"] for n in bank}, "body{}",
+    return cartridge.write(list(bank.values()), sheets, {n: ["Discuss <this>"] for n in bank},
                            tmp_path, "Defection Explained")
 
 

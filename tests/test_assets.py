@@ -76,3 +76,36 @@ def test_the_site_pass_writes_only_the_pages_it_changed(tmp_path):
     assert pages.write() == 0, "a second write has nothing new to write"
     assert "<body class=x>" in (out / "index.html").read_text()
     assert (out / "chapters" / "one.html").stat().st_mtime_ns == before
+
+
+def test_class_names_come_from_elements_not_from_the_text(tmp_path):
+    """A word of the text ("table", "card") keeps no rule for a class of that name; a class
+    an element carries, an id, an inline script's words and an inline custom property do."""
+    from dxbook.assets import used_words
+
+    (tmp_path / "_static").mkdir()
+    (tmp_path / "_static" / "s.js").write_text('el.classList.add("added-by-script")')
+    (tmp_path / "page.html").write_text(
+        '<html><body><p class="lead x" id="top" style="--dx-w: 3px">A table on a card.</p>'
+        '<script>document.body.classList.add("inline-added")</script></body></html>')
+    words = used_words(Site(tmp_path))
+    assert {"lead", "x", "top", "--dx-w", "added-by-script", "inline-added"} <= words
+    assert not {"table", "card", "A"} & words
+
+
+def test_custom_properties_nothing_reads_are_dropped_and_the_rest_kept_as_written():
+    from dxbook.assets import drop_properties, live_properties
+
+    css = (":root{--used:1px;--chain:var(--used);--unused:red;--named:0}"
+           "@media (max-width:600px){html[data-theme=dark]{--unused:blue;--only-dark:0}}"
+           ".a>.b{margin:var(--chain)!important}@font-face{font-family:x;src:url(a.woff2)}"
+           "@layer base;@keyframes k{0%{--unused:1;opacity:0}to{opacity:1}}")
+    other = ".c{padding:var(--from-other-sheet)}"
+    live = live_properties([css, other], {"--named"})
+    assert live == {"--used", "--chain", "--named", "--from-other-sheet"}
+    assert drop_properties(css, live) == (
+        ":root{--used:1px;--chain:var(--used);--named:0}"
+        ".a>.b{margin:var(--chain)!important}@font-face{font-family:x;src:url(a.woff2)}"
+        "@layer base;@keyframes k{0%{opacity:0}to{opacity:1}}")
+    broken = ".a{color:red}}"  # a parse error: the sheet is left as it is
+    assert drop_properties(broken, set()) == broken

@@ -7,8 +7,9 @@
 * the Font Awesome CSS and fonts subset to the icons the pages use;
 * every stylesheet minified, and the rules for classes and ids that no page and
   no script names removed, by lightningcss (its ``unused_symbols``, the approach
-  of PurgeCSS): a symbol is kept if its name appears as a word anywhere in the
-  built HTML or JavaScript, so classes that scripts add stay;
+  of PurgeCSS): a symbol is kept if an element of a built page carries it (class or
+  id) or it appears as a word in a script, so classes that scripts add stay; and
+  custom properties nothing reads (``drop_properties``);
 * Bootstrap's script loaded on the first interaction that needs it (``lazy_bootstrap``);
 * each page's stylesheets joined into one file (``bundle_stylesheets``);
 * citation links lose their ``title`` tooltip, a full reference repeated on
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 from sphinx.application import Sphinx
@@ -116,19 +118,57 @@ def unused_symbols(css: str, used_words: set[str]) -> set[str]:
     return {name for name in CSS_SYMBOL.findall(css) if name not in used_words and not name[0].isdigit()}
 
 
+class _Symbols(HTMLParser):
+    """The class names and ids a page's elements carry, and every word of its inline
+    scripts (which may add classes). A parser, not a word scan of the whole page: a
+    word of the text ("table", "card", "alert") must not keep Bootstrap's rules for a
+    class of that name."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.names: set[str] = set()
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "class" and value:
+                self.names.update(value.split())
+            elif name == "id" and value:
+                self.names.add(value)
+            elif name == "style" and value:  # custom properties set or read inline
+                self.names.update(w for w in WORD.findall(value) if w.startswith("--"))
+        self._in_script = tag == "script"
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.names.update(WORD.findall(data))
+
+
 def used_words(site) -> set[str]:
-    """Every word in the site's pages (``finish.Site``, as they will be written) and in its
-    other HTML and JavaScript files."""
-    words: set[str] = set()
-    for html in site.pages.values():
-        words.update(WORD.findall(html))
-    for path in [*(site.outdir / "_static").rglob("*.html"), *site.outdir.rglob("*.js")]:
+    """The names the site can put on an element: the classes and ids of its pages
+    (``finish.Site``, as they will be written) and of its other HTML files, and every
+    word of its scripts in ``_static`` (scripts add classes by name)."""
+    parser = _Symbols()
+    for html in [*site.pages.values(),
+                 *(p.read_text(encoding="utf-8", errors="ignore") for p in (site.outdir / "_static").rglob("*.html"))]:
+        parser.feed(html)
+        parser.close()
+        parser.reset()
+    words = set(parser.names)
+    # Scripts, not data: searchindex.js (at the site's root) holds every word of the book.
+    for path in (site.outdir / "_static").rglob("*.js"):
         words.update(WORD.findall(path.read_text(encoding="utf-8", errors="ignore")))
     return words
 
 
 def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[str, str]) -> tuple[int, int]:
-    """Minify every stylesheet in ``_static`` and drop unused rules; returns bytes before, after.
+    """Minify every stylesheet in ``_static``, drop unused rules and unused custom
+    properties; returns bytes before, after.
 
     Sphinx copies a static file only when it is missing or changed, so the
     unprocessed file is kept in ``originals`` and each build starts from it.
@@ -138,7 +178,8 @@ def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[s
 
     import lightningcss
 
-    before = after = 0
+    before = 0
+    slimmed: dict[Path, str] = {}
     for path in sorted((out / "_static").rglob("*.css")):
         if path.parent == out / BUNDLE_DIR and path.name.startswith("dx-"):
             continue  # a bundle of the sheets below (bundle_stylesheets), made after this
@@ -151,15 +192,129 @@ def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[s
             keep.write_bytes(current)  # a fresh copy from Sphinx: the new original
         css = first.get(rel, keep.read_text(encoding="utf-8"))
         try:
-            slim = lightningcss.process_stylesheet(css, filename=rel, unused_symbols=unused_symbols(css, words),
-                                                   error_recovery=True, minify=True)
+            slimmed[path] = lightningcss.process_stylesheet(css, filename=rel, unused_symbols=unused_symbols(css, words),
+                                                            error_recovery=True, minify=True)
         except Exception as exc:  # lightningcss reports the file: keep it whole rather than break it
             logger.warning("[dxbook] CSS %s left as it is: %s", rel, exc)
-            slim = css
+            slimmed[path] = css
+        before += len(css.encode())
+    live = live_properties(slimmed.values(), {w for w in words if w.startswith("--")})
+    after = 0
+    for path, css in slimmed.items():
+        slim = drop_properties(css, live)
         path.write_text(slim, encoding="utf-8")
-        stamp.write_text(hashlib.sha256(path.read_bytes()).hexdigest())
-        before, after = before + len(css.encode()), after + len(slim.encode())
+        (originals / (str(path.relative_to(out)) + ".processed")).write_text(
+            hashlib.sha256(path.read_bytes()).hexdigest())
+        after += len(slim.encode())
     return before, after
+
+
+# Custom properties (``--name: value``) that nothing reads. Bootstrap and the theme
+# define some 600, in light and dark, and a page reads under half; each one is bytes
+# to fetch and a value every element inherits. lightningcss keeps them all (it cannot
+# know what a script reads), so this drops those that no stylesheet reads with
+# ``var()`` and no page or script names. tinycss2 parses; the serialiser below writes
+# the rules back as they were, minus those declarations (tinycss2 serialises a token
+# list, not a declaration list).
+_BLOCK_AT_RULES = {"media", "supports", "layer", "container", "document", "scope", "starting-style", "keyframes",
+                   "-webkit-keyframes"}
+
+
+def _var_refs(tokens) -> set[str]:
+    """The custom properties a value reads with ``var()``."""
+    refs: set[str] = set()
+    for token in tokens or ():
+        if token.type == "function":
+            if token.lower_name == "var":
+                first = next((t for t in token.arguments if t.type == "ident"), None)
+                if first is not None and first.value.startswith("--"):
+                    refs.add(first.value)
+            refs |= _var_refs(token.arguments)
+        elif token.type in ("() block", "[] block", "{} block"):
+            refs |= _var_refs(token.content)
+    return refs
+
+
+def _declarations(css: str):
+    """Every declaration of ``css``, at any depth (tinycss2 nodes)."""
+    import tinycss2
+
+    def walk(nodes):
+        for node in nodes:
+            if node.type == "declaration":
+                yield node
+            elif node.type == "qualified-rule":
+                yield from walk(tinycss2.parse_blocks_contents(node.content, True, True))
+            elif node.type == "at-rule" and node.content is not None:
+                yield from walk(tinycss2.parse_rule_list(node.content, True, True)
+                                if node.lower_at_keyword in _BLOCK_AT_RULES
+                                else tinycss2.parse_blocks_contents(node.content, True, True))
+
+    yield from walk(tinycss2.parse_stylesheet(css, True, True))
+
+
+def live_properties(sheets, named: set[str]) -> set[str]:
+    """The custom properties something reads: ``var()`` in an ordinary declaration of
+    any sheet, ``named`` (names pages and scripts use), and what those read in turn."""
+    reads: dict[str, set[str]] = {}
+    live = set(named)
+    for css in sheets:
+        for decl in _declarations(css):
+            refs = _var_refs(decl.value)
+            if decl.name.startswith("--"):
+                reads.setdefault(decl.name, set()).update(refs)
+            else:
+                live |= refs
+    todo = list(live)
+    while todo:
+        for ref in reads.get(todo.pop(), ()):
+            if ref not in live:
+                live.add(ref)
+                todo.append(ref)
+    return live
+
+
+def drop_properties(css: str, live: set[str]) -> str:
+    """``css`` without the declarations of custom properties not in ``live``; a rule
+    left empty goes too. Written back as tinycss2 read it (minified input stays minified)."""
+    import tinycss2
+
+    def block(content) -> str:
+        parts = []
+        for node in tinycss2.parse_blocks_contents(content, True, True):
+            if node.type == "declaration":
+                if node.name.startswith("--") and node.name not in live:
+                    continue
+                parts.append(f"{node.name}:{tinycss2.serialize(node.value)}{'!important' if node.important else ''}")
+            elif node.type in ("qualified-rule", "at-rule"):
+                parts.append(rules([node]))
+            else:
+                raise ValueError(node)
+        return ";".join(p for p in parts if p)
+
+    def rules(nodes) -> str:
+        out = []
+        for node in nodes:
+            if node.type == "qualified-rule":
+                body = block(node.content)
+                if body:
+                    out.append(f"{tinycss2.serialize(node.prelude)}{{{body}}}")
+            elif node.type == "at-rule":
+                if node.content is None:
+                    out.append(node.serialize())
+                    continue
+                nested = node.lower_at_keyword in _BLOCK_AT_RULES
+                body = rules(tinycss2.parse_rule_list(node.content, True, True)) if nested else block(node.content)
+                if body or not nested:
+                    out.append(f"@{node.at_keyword}{tinycss2.serialize(node.prelude)}{{{body}}}")
+            else:
+                raise ValueError(node)  # a parse error: leave the sheet as it is
+        return "".join(out)
+
+    try:
+        return rules(tinycss2.parse_stylesheet(css, True, True))
+    except ValueError:
+        return css
 
 
 def slim_icon_css(css: str, used: set[str]) -> tuple[str, set[int]]:

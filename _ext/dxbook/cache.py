@@ -90,7 +90,9 @@ def digest(paths) -> str:
 def _configure(app: Sphinx, config) -> None:
     inputs = digest(input_paths(Path(app.srcdir)))
     extension = digest([HERE])
-    app.dx_digest = f"{inputs[:16]}-{extension[:16]}"
+    # A config value of the book's own (computed, not set in _config.yml), not an attribute on app:
+    # read-only after config-inited, and kept with the rest of the build's settings.
+    config.dx_inputs_digest = f"{inputs[:16]}-{extension[:16]}"
     root = Path(config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache")
     if root.name.startswith("inputs-"):  # already keyed (configured twice)
         root = root.parent
@@ -107,7 +109,7 @@ def _configure(app: Sphinx, config) -> None:
 
 def _outdated(app: Sphinx, env, added, changed, removed):
     recorded = getattr(env, ENV_KEY, None)
-    if recorded != app.dx_digest:
+    if recorded != app.config.dx_inputs_digest:
         why = "no record of the inputs" if recorded is None else "data/, the package or the extension changed"
         logger.info("[dxbook] %s: every page is read again", why)
         return [d for d in env.found_docs if d not in added and d not in changed]
@@ -117,10 +119,13 @@ def _outdated(app: Sphinx, env, added, changed, removed):
 def _record(app: Sphinx, env) -> None:
     # env-updated runs after every page was read (and executed); Sphinx saves the
     # environment after this, so an interrupted build never records the new digest.
-    setattr(env, ENV_KEY, app.dx_digest)
+    setattr(env, ENV_KEY, app.config.dx_inputs_digest)
 
 
 def setup(app: Sphinx) -> None:
+    # rebuild "": the extension compares it with the environment's record itself (_outdated), so
+    # that only a build that read every page records it.
+    app.add_config_value("dx_inputs_digest", "", "", types=[str])
     app.connect("config-inited", _configure, priority=800)
     app.connect("env-get-outdated", _outdated)
     app.connect("env-updated", _record)

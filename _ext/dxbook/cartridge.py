@@ -20,7 +20,6 @@ https://www.imsglobal.org/cc/index.html. The zip is reproducible (``lms.reproduc
 """
 from __future__ import annotations
 
-import re
 
 import xml.etree.ElementTree as ET
 from html import escape
@@ -143,13 +142,6 @@ def _topic(title: str, html: str) -> bytes:
     return _xml(root)
 
 
-def _standalone(html: str, css: str) -> bytes:
-    """A worksheet page made self-contained: its stylesheet inlined, links made absolute."""
-    html = html.replace('<link rel="stylesheet" href="../_static/dx/dx-sheet.css">', f"<style>{css}</style>")
-    html = re.sub(r'<link rel="icon" href="[^"]*">\n?', "", html)  # the site's icon is not in the package
-    return html.encode("utf-8")
-
-
 class Cartridge:
     def __init__(self, title: str):
         self.title = title
@@ -163,7 +155,9 @@ class Cartridge:
         item = ET.SubElement(parent, "item", {"identifier": f"item-{ident}", "identifierref": ident})
         ET.SubElement(item, "title").text = title
 
-    def add_chapter(self, chapter: Chapter, number: int, sheets: dict[str, str], css: str, discussion: list[str]):
+    def add_chapter(self, chapter: Chapter, number: int, sheets: dict[str, str], discussion: list[str]):
+        """The chapter's reading link, quiz, ``sheets`` (its worksheet and key, pages that stand
+        alone: ``worksheets.page`` with their stylesheet inlined) and discussion topics."""
         module = ET.SubElement(self.organization, "item", {"identifier": f"module-{number}"})
         ET.SubElement(module, "title").text = f"Chapter {number}: {chapter.title}"
         base = f"ch{number}"
@@ -178,7 +172,7 @@ class Cartridge:
         for name, label in (("worksheet", "Worksheet"), ("answers", "Answer key (teachers)")):
             if name in sheets:
                 self._add(module, f"{base}-{name}", "webcontent", f"{base}/web/{name}.html",
-                          _standalone(sheets[name], css), f"{label}: chapter {number}")
+                          sheets[name].encode("utf-8"), f"{label}: chapter {number}")
         for i, prompt in enumerate(discussion, start=1):
             self._add(module, f"{base}-discuss{i}", "imsdt_xmlv1p1", f"{base}/discussion/topic-{i}.xml",
                       _topic(f"Chapter {number} discussion {i}", f"<p>{inline(prompt)}</p>"),
@@ -227,7 +221,7 @@ def _qualify(el: ET.Element) -> ET.Element:
 
 
 def write(chapters: list[Chapter], sheets: dict[str, dict[str, str]], discussion: dict[str, list[str]],
-          css: str, target: Path, book_title: str) -> list[Path]:
+          target: Path, book_title: str) -> list[Path]:
     """One cartridge per chapter and one for the book, in ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     whole, written = Cartridge(book_title), []
@@ -235,7 +229,7 @@ def write(chapters: list[Chapter], sheets: dict[str, dict[str, str]], discussion
         name, number = Path(chapter.docname).name, int(Path(chapter.docname).name[:2])
         one = Cartridge(f"{book_title}: chapter {number}, {chapter.title}")
         for cc in (one, whole):
-            cc.add_chapter(chapter, number, sheets.get(chapter.docname, {}), css, discussion.get(chapter.docname, []))
+            cc.add_chapter(chapter, number, sheets.get(chapter.docname, {}), discussion.get(chapter.docname, []))
         path = target / f"{name}.imscc"
         path.write_bytes(one.bytes())
         written.append(path)

@@ -39,11 +39,11 @@ PAGE = """<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {robots}<title>{title} — Defection Explained</title>
 <meta name="description" content="{description}">
-<link rel="stylesheet" href="../_static/dx/dx-sheet.css">
+{style}
 {icon}</head>
 <body>
 <main class="dx-sheet">
-<p class="dx-sheet-book">Defection Explained · <a href="../{docname}.html">{chapter}</a></p>
+<p class="dx-sheet-book">Defection Explained · <a href="{base}{docname}.html">{chapter}</a></p>
 <h1>{title}</h1>
 {body}
 <p class="dx-sheet-foot">Made from the book's question bank, teaching notes and dataset when the book was built,
@@ -64,14 +64,19 @@ KINDS = {
 }
 
 
-def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon: str = "") -> str:
+def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon: str = "", css: str = "",
+         base: str = "../") -> str:
     """A printable page; ``icon`` is the site's icon file in ``_static`` (as every page names it, so
-    the browser does not ask for a /favicon.ico that does not exist)."""
+    the browser does not ask for a /favicon.ico that does not exist). A page that stands alone (in a
+    Common Cartridge, where the site's files are not) gets ``css`` inlined, no icon, and ``base``,
+    the site's address, before its link to the chapter."""
     label, index, description = KINDS[kind]
     robots = "" if index else '<meta name="robots" content="noindex">\n'
     link = f'<link rel="icon" href="../_static/{escape(icon)}">\n' if icon else ""
+    style = f"<style>{css}</style>" if css else '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">'
     return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
-                       chapter=escape(chapter or title), docname=docname, body=body, icon=link)
+                       chapter=escape(chapter or title), docname=docname, body=body, icon=link, style=style,
+                       base=escape(base))
 
 
 def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach: dict | None = None) -> str:
@@ -163,8 +168,10 @@ def write(app: Sphinx) -> list[str]:
     for chapter in chapters:
         link_sections(section_titles(app.env, chapter.docname), chapter, titles.get(chapter.docname, chapter.docname),
                       app.config.html_baseurl)
-    sheets: dict[str, dict[str, str]] = {}
+    sheets: dict[str, dict[str, str]] = {}  # the worksheet and key of each chapter, standing alone
     icon = site_icon(app)
+    css = (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_text(encoding="utf-8")
+    site = app.config.html_baseurl.rstrip("/") + "/" if app.config.html_baseurl else "../"
     for chapter in chapters:
         name = Path(chapter.docname).name
         title = titles.get(chapter.docname, name)
@@ -181,15 +188,15 @@ def write(app: Sphinx) -> list[str]:
         for folder, body in bodies.items():
             path = out / folder / f"{name}.html"
             path.parent.mkdir(parents=True, exist_ok=True)
-            heading = f"{teach['assessment']['title']}" if folder == "tasks" else title
-            text = page(folder, heading if folder != "tasks" else f"{heading} ({title})", chapter.docname, body,
-                        chapter=title, icon=icon)
+            heading = f"{teach['assessment']['title']} ({title})" if folder == "tasks" else title
+            text = page(folder, heading, chapter.docname, body, chapter=title, icon=icon)
             path.write_text(text, encoding="utf-8")
-            sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}.get(folder, folder)] = text
+            if folder in ("worksheets", "keys"):
+                sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}[folder]] = page(
+                    folder, heading, chapter.docname, body, chapter=title, css=css, base=site)
     written = lms.write_exports(chapters, titles, out / "questions")
-    css = (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_text(encoding="utf-8")
     discussion = {d: [x["prompt"] for x in t.get("discussion", [])] for d, t in kit.items()}
-    written += cartridge.write(chapters, sheets, discussion, css, out / "questions", app.config.project)
+    written += cartridge.write(chapters, sheets, discussion, out / "questions", app.config.project)
     logger.info("[dxbook] question bank: %d chapters, %d questions, %d LMS files",
                 len(chapters), sum(len(c.questions) for c in chapters), len(written))
     return [Path(c.docname).name for c in chapters]

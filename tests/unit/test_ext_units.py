@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dxbook import a11y, cache, cartridge, editions, explore, history, lms, publish
+from dxbook import a11y, cache, cartridge, editions, explore, history, lms, publish, worksheets
 from dxbook.questions import Chapter, inline
 
 HOSTILE = 'Is <b>x</b> & "y" {a} = ~b #c: d [e](f) $g `h` _i_ \\ j?'
@@ -64,10 +64,22 @@ def test_reproducible_zip_is_byte_stable_and_sorted():
         assert z.getinfo("c.png").compress_type == zipfile.ZIP_STORED
 
 
+def test_a_sheet_for_a_cartridge_stands_alone():
+    """In an LMS package the site's files are not there: the stylesheet is inlined, no icon is
+    named and the chapter link is the site's address; the site's own copy links them."""
+    alone = worksheets.page("worksheets", "T", "chapters/01-x", "<p>b</p>", css="p{color:red}",
+                            base="https://example.org/book/")
+    assert "<style>p{color:red}</style>" in alone and "_static" not in alone and 'rel="icon"' not in alone
+    assert 'href="https://example.org/book/chapters/01-x.html"' in alone
+    served = worksheets.page("worksheets", "T", "chapters/01-x", "<p>b</p>", icon="logo.svg")
+    assert '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">' in served
+    assert '<link rel="icon" href="../_static/logo.svg">' in served and 'href="../chapters/01-x.html"' in served
+
+
 def test_cartridge_manifest_matches_its_files():
     ch = chapter()
     cc = cartridge.Cartridge("Probe")
-    cc.add_chapter(ch, 1, {"worksheet": "<p>w</p>"}, "p{}", ["Discuss <this>."])
+    cc.add_chapter(ch, 1, {"worksheet": "<p>w</p>"}, ["Discuss <this>."])
     with zipfile.ZipFile(io.BytesIO(cc.bytes())) as z:
         manifest = ET.fromstring(z.read("imsmanifest.xml"))
         ns = {"m": cartridge.NS[""]}
@@ -137,6 +149,18 @@ def test_cache_inputs_are_data_and_package():
 
     paths = cache.input_paths()
     assert data_dir() in paths and any((p / "__init__.py").is_file() for p in paths)
+
+
+def test_pages_are_read_again_until_a_build_records_these_inputs():
+    """The digest is a config value; the environment's record is written only when a build has read
+    every page (env-updated), and a different digest makes every page stale."""
+    app = SimpleNamespace(config=SimpleNamespace(dx_inputs_digest="data1-ext1"))
+    env = SimpleNamespace(found_docs={"a", "b", "c"})
+    assert sorted(cache._outdated(app, env, {"a"}, set(), set())) == ["b", "c"]  # no record yet
+    cache._record(app, env)
+    assert cache._outdated(app, env, set(), set(), set()) == []
+    app.config.dx_inputs_digest = "data2-ext1"
+    assert sorted(cache._outdated(app, env, set(), {"b"}, set())) == ["a", "c"]
 
 
 @pytest.mark.parametrize("value, teacher", [("", False), ("0", False), ("1", True), ("yes", True)])
