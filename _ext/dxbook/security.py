@@ -22,12 +22,16 @@ from the finished page (an injected inline script must not be hashed):
   else (data, a notebook output, an edit of the written file) is known to no
   page, gets no hash and does not run.
 
-At build end every page also loses the dead Thebe configuration that
-sphinx-thebe writes even with Thebe off, its one inline ``onclick`` (the print
-button, now wired by ``dx-site.js``), and gains ``rel="noopener noreferrer"``
-on links that open a new window. The site's root ``index.html`` (a bare
-redirect written by sphinx-external-toc) becomes a small page with a title, a
-description and the policy.
+Nothing else is edited after a page is written: sphinx-thebe's dead configuration
+(it writes it even with Thebe off) leaves the doctree when it is resolved
+(``doctree-resolved``); the theme's print button carries ``data-dx-print``
+(wired by ``dx-site.js``) instead of an inline ``onclick``, and its links that
+open a new window carry ``rel="noopener noreferrer"``, from the book's copy of
+the theme's button macros (``templates/macros/buttons.html``); raw HTML in the
+chapters that opens a new window gets the same ``rel`` in a post-transform
+(``SafeNewWindows``). The site's root ``index.html`` (a bare redirect written by
+sphinx-external-toc) becomes a small page with a title, a description and the
+policy.
 """
 from __future__ import annotations
 
@@ -38,7 +42,9 @@ import re
 from html import escape, unescape
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 
@@ -55,7 +61,6 @@ _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</scri
 _CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
 _CSP_META_CONTENT = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"')
 _HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
-_THEBE = re.compile(r'\s*<script type="text/x-thebe-config">.*?</script>|\s*<script>kernelName = [^<]*</script>', re.S)
 _BLANK = re.compile(r"<a\s(?P<attrs>[^>]*\btarget=\"_blank\"[^>]*)>")
 
 
@@ -159,6 +164,33 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     context["metatags"] = context.get("metatags", "") + "\n" + meta + "\n"
 
 
+class SafeNewWindows(SphinxPostTransform):
+    """Raw HTML in a chapter that opens a link in a new window (``target="_blank"``) gets
+    ``rel="noopener noreferrer"``, so the new page gets no handle on this one. On the raw
+    node's own HTML, the source an author wrote, not on a written page."""
+
+    default_priority = 900
+    formats = ("html",)
+
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.raw)):
+            if "html" in node.get("format", "").split() and "_blank" in node.astext():
+                text = _BLANK.sub(_secure_link, node.astext())
+                if text != node.astext():
+                    node.children = []
+                    node += nodes.Text(text)
+
+
+def _drop_thebe_config(app: Sphinx, doctree, docname: str) -> None:
+    """sphinx-thebe appends its configuration (a ``text/x-thebe-config`` block and a
+    ``kernelName`` script) to every executable page when it is resolved, even with Thebe
+    off: two inline scripts that do nothing. Removed from the doctree right after."""
+    for node in list(doctree.findall(nodes.raw)):
+        text = node.astext()
+        if "text/x-thebe-config" in text or text.lstrip().startswith("<script>kernelName = "):
+            node.parent.remove(node)
+
+
 def _secure_link(match) -> str:
     attrs = match.group("attrs")
     rel = re.search(r'\brel="([^"]*)"', attrs)
@@ -190,9 +222,6 @@ def secure(pagename: str, html: str, allowed: set[str] | None = None) -> str:
     (``allowed``, from :func:`site_hashes`), or, without it, this page's own."""
     if "<head>" not in html:  # a fragment (e.g. a notebook's HTML output), not a page
         return html
-    html = _THEBE.sub("", html)
-    html = html.replace('onclick="window.print()"', "data-dx-print")
-    html = _BLANK.sub(_secure_link, html)
     # Read before the known policy is removed from <head>.
     policy = policy_for(html) if allowed is None else policy_with(sorted(allowed))
     html = _CSP_META.sub("", html)
@@ -244,5 +273,7 @@ def write_root_index(app: Sphinx) -> bool:
 
 
 def setup(app: Sphinx) -> None:
+    app.add_post_transform(SafeNewWindows)
+    app.connect("doctree-resolved", _drop_thebe_config, priority=900)  # after sphinx-thebe's (500)
     # Last, after every other handler has registered its page scripts.
     app.connect("html-page-context", _page_context, priority=1000)
