@@ -43,7 +43,7 @@ PAGE = """<!DOCTYPE html>
 {icon}</head>
 <body>
 <main class="dx-sheet">
-<p class="dx-sheet-book">Defection Explained · <a href="{base}{docname}.html">{chapter}</a></p>
+<p class="dx-sheet-book">Defection Explained · <a href="../{docname}.html">{chapter}</a></p>
 <h1>{title}</h1>
 {body}
 <p class="dx-sheet-foot">Made from the book's question bank, teaching notes and dataset when the book was built,
@@ -65,18 +65,20 @@ KINDS = {
 
 
 def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon: str = "", css: str = "",
-         base: str = "../") -> str:
+         site: str = "") -> str:
     """A printable page; ``icon`` is the site's icon file in ``_static`` (as every page names it, so
     the browser does not ask for a /favicon.ico that does not exist). A page that stands alone (in a
-    Common Cartridge, where the site's files are not) gets ``css`` inlined, no icon, and ``base``,
-    the site's address, before its link to the chapter."""
+    Common Cartridge, where the site's files are not) gets ``css`` inlined, no icon, and a ``<base>``
+    in the folder it has on ``site`` (the site's address), so its links to the chapter, its sections
+    and the references lead to the site."""
     label, index, description = KINDS[kind]
     robots = "" if index else '<meta name="robots" content="noindex">\n'
     link = f'<link rel="icon" href="../_static/{escape(icon)}">\n' if icon else ""
     style = f"<style>{css}</style>" if css else '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">'
+    if site:
+        style = f'<base href="{escape(site.rstrip("/"))}/{kind}/">\n{style}'
     return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
-                       chapter=escape(chapter or title), docname=docname, body=body, icon=link, style=style,
-                       base=escape(base))
+                       chapter=escape(chapter or title), docname=docname, body=body, icon=link, style=style)
 
 
 def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach: dict | None = None) -> str:
@@ -171,7 +173,7 @@ def write(app: Sphinx) -> list[str]:
     sheets: dict[str, dict[str, str]] = {}  # the worksheet and key of each chapter, standing alone
     icon = site_icon(app)
     css = (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_text(encoding="utf-8")
-    site = app.config.html_baseurl.rstrip("/") + "/" if app.config.html_baseurl else "../"
+    site = app.config.html_baseurl  # the book's one public address (without one, a cartridge's links stay relative)
     for chapter in chapters:
         name = Path(chapter.docname).name
         title = titles.get(chapter.docname, name)
@@ -193,7 +195,7 @@ def write(app: Sphinx) -> list[str]:
             path.write_text(text, encoding="utf-8")
             if folder in ("worksheets", "keys"):
                 sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}[folder]] = page(
-                    folder, heading, chapter.docname, body, chapter=title, css=css, base=site)
+                    folder, heading, chapter.docname, body, chapter=title, css=css, site=site)
     written = lms.write_exports(chapters, titles, out / "questions")
     discussion = {d: [x["prompt"] for x in t.get("discussion", [])] for d, t in kit.items()}
     written += cartridge.write(chapters, sheets, discussion, out / "questions", app.config.project)

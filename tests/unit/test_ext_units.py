@@ -8,6 +8,7 @@ import zipfile
 from datetime import timezone
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urljoin
 
 import pytest
 
@@ -66,13 +67,16 @@ def test_reproducible_zip_is_byte_stable_and_sorted():
 
 def test_a_sheet_for_a_cartridge_stands_alone():
     """In an LMS package the site's files are not there: the stylesheet is inlined, no icon is
-    named and the chapter link is the site's address; the site's own copy links them."""
-    alone = worksheets.page("worksheets", "T", "chapters/01-x", "<p>b</p>", css="p{color:red}",
-                            base="https://example.org/book/")
+    named, and a <base> in the sheet's folder on the site makes every relative link (chapter,
+    sections, references) lead to the site; the site's own copy links its files."""
+    alone = worksheets.page("keys", "T", "chapters/01-x", '<a href="../chapters/references.html#r">r</a>',
+                            css="p{color:red}", site="https://example.org/book/")
     assert "<style>p{color:red}</style>" in alone and "_static" not in alone and 'rel="icon"' not in alone
-    assert 'href="https://example.org/book/chapters/01-x.html"' in alone
+    assert alone.index('<base href="https://example.org/book/keys/">') < alone.index("<a ")
+    assert urljoin("https://example.org/book/keys/", "../chapters/01-x.html") == "https://example.org/book/chapters/01-x.html"
+    assert 'href="../chapters/01-x.html"' in alone
     served = worksheets.page("worksheets", "T", "chapters/01-x", "<p>b</p>", icon="logo.svg")
-    assert '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">' in served
+    assert '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">' in served and "<base" not in served
     assert '<link rel="icon" href="../_static/logo.svg">' in served and 'href="../chapters/01-x.html"' in served
 
 
