@@ -179,7 +179,7 @@ def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[s
     import lightningcss
 
     before = 0
-    slimmed: dict[Path, str] = {}
+    slimmed: dict[Path, tuple[str, Path]] = {}  # a sheet: its minified CSS, its stamp
     for path in sorted((out / "_static").rglob("*.css")):
         if path.parent == out / BUNDLE_DIR and path.name.startswith("dx-"):
             continue  # a bundle of the sheets below (bundle_stylesheets), made after this
@@ -192,19 +192,19 @@ def prune_stylesheets(out: Path, originals: Path, words: set[str], first: dict[s
             keep.write_bytes(current)  # a fresh copy from Sphinx: the new original
         css = first.get(rel, keep.read_text(encoding="utf-8"))
         try:
-            slimmed[path] = lightningcss.process_stylesheet(css, filename=rel, unused_symbols=unused_symbols(css, words),
-                                                            error_recovery=True, minify=True)
+            slim = lightningcss.process_stylesheet(css, filename=rel, unused_symbols=unused_symbols(css, words),
+                                                   error_recovery=True, minify=True)
         except Exception as exc:  # lightningcss reports the file: keep it whole rather than break it
             logger.warning("[dxbook] CSS %s left as it is: %s", rel, exc)
-            slimmed[path] = css
+            slim = css
+        slimmed[path] = (slim, stamp)
         before += len(css.encode())
-    live = live_properties(slimmed.values(), {w for w in words if w.startswith("--")})
+    live = live_properties((css for css, _ in slimmed.values()), {w for w in words if w.startswith("--")})
     after = 0
-    for path, css in slimmed.items():
+    for path, (css, stamp) in slimmed.items():
         slim = drop_properties(css, live)
         path.write_text(slim, encoding="utf-8")
-        (originals / (str(path.relative_to(out)) + ".processed")).write_text(
-            hashlib.sha256(path.read_bytes()).hexdigest())
+        stamp.write_text(hashlib.sha256(path.read_bytes()).hexdigest())
         after += len(slim.encode())
     return before, after
 
@@ -235,6 +235,16 @@ def _var_refs(tokens) -> set[str]:
     return refs
 
 
+def _contents(node) -> list:
+    """A rule's block, parsed (tinycss2): the rules inside a block at-rule (``@media``,
+    ``@keyframes``...), else declarations and any nested rules."""
+    import tinycss2
+
+    if node.type == "at-rule" and node.lower_at_keyword in _BLOCK_AT_RULES:
+        return tinycss2.parse_rule_list(node.content, True, True)
+    return tinycss2.parse_blocks_contents(node.content, True, True)
+
+
 def _declarations(css: str):
     """Every declaration of ``css``, at any depth (tinycss2 nodes)."""
     import tinycss2
@@ -243,12 +253,8 @@ def _declarations(css: str):
         for node in nodes:
             if node.type == "declaration":
                 yield node
-            elif node.type == "qualified-rule":
-                yield from walk(tinycss2.parse_blocks_contents(node.content, True, True))
-            elif node.type == "at-rule" and node.content is not None:
-                yield from walk(tinycss2.parse_rule_list(node.content, True, True)
-                                if node.lower_at_keyword in _BLOCK_AT_RULES
-                                else tinycss2.parse_blocks_contents(node.content, True, True))
+            elif node.type in ("qualified-rule", "at-rule") and node.content is not None:
+                yield from walk(_contents(node))
 
     yield from walk(tinycss2.parse_stylesheet(css, True, True))
 
@@ -279,9 +285,9 @@ def drop_properties(css: str, live: set[str]) -> str:
     left empty goes too. Written back as tinycss2 read it (minified input stays minified)."""
     import tinycss2
 
-    def block(content) -> str:
+    def block(rule) -> str:
         parts = []
-        for node in tinycss2.parse_blocks_contents(content, True, True):
+        for node in _contents(rule):
             if node.type == "declaration":
                 if node.name.startswith("--") and node.name not in live:
                     continue
@@ -296,7 +302,7 @@ def drop_properties(css: str, live: set[str]) -> str:
         out = []
         for node in nodes:
             if node.type == "qualified-rule":
-                body = block(node.content)
+                body = block(node)
                 if body:
                     out.append(f"{tinycss2.serialize(node.prelude)}{{{body}}}")
             elif node.type == "at-rule":
@@ -304,7 +310,7 @@ def drop_properties(css: str, live: set[str]) -> str:
                     out.append(node.serialize())
                     continue
                 nested = node.lower_at_keyword in _BLOCK_AT_RULES
-                body = rules(tinycss2.parse_rule_list(node.content, True, True)) if nested else block(node.content)
+                body = rules(_contents(node)) if nested else block(node)
                 if body or not nested:
                     out.append(f"@{node.at_keyword}{tinycss2.serialize(node.prelude)}{{{body}}}")
             else:

@@ -20,7 +20,6 @@ https://www.imsglobal.org/cc/index.html. The zip is reproducible (``lms.reproduc
 """
 from __future__ import annotations
 
-
 import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path

@@ -53,6 +53,11 @@ so it matches the chapter. Text: CC BY 4.0.</p>
 </html>
 """
 
+#: The printable pages' stylesheet (served from ``_static/dx/``, inlined where a page stands alone).
+SHEET_CSS = Path(__file__).parent / "static" / "dx" / "dx-sheet.css"
+#: The sheets a chapter's Common Cartridge carries: folder on the site -> name in the cartridge.
+CARTRIDGE_SHEETS = {"worksheets": "worksheet", "keys": "answers"}
+
 #: What each printable page is, and whether search engines should list it.
 KINDS = {
     "worksheets": ("Worksheet", True, "A printable worksheet for the chapter: quiz, discussion and a by-hand task."),
@@ -172,7 +177,7 @@ def write(app: Sphinx) -> list[str]:
                       app.config.html_baseurl)
     sheets: dict[str, dict[str, str]] = {}  # the worksheet and key of each chapter, standing alone
     icon = site_icon(app)
-    css = (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_text(encoding="utf-8")
+    css = SHEET_CSS.read_text(encoding="utf-8")
     site = app.config.html_baseurl  # the book's one public address (without one, a cartridge's links stay relative)
     for chapter in chapters:
         name = Path(chapter.docname).name
@@ -193,8 +198,8 @@ def write(app: Sphinx) -> list[str]:
             heading = f"{teach['assessment']['title']} ({title})" if folder == "tasks" else title
             text = page(folder, heading, chapter.docname, body, chapter=title, icon=icon)
             path.write_text(text, encoding="utf-8")
-            if folder in ("worksheets", "keys"):
-                sheets.setdefault(chapter.docname, {})[{"worksheets": "worksheet", "keys": "answers"}[folder]] = page(
+            if folder in CARTRIDGE_SHEETS:
+                sheets.setdefault(chapter.docname, {})[CARTRIDGE_SHEETS[folder]] = page(
                     folder, heading, chapter.docname, body, chapter=title, css=css, site=site)
     written = lms.write_exports(chapters, titles, out / "questions")
     discussion = {d: [x["prompt"] for x in t.get("discussion", [])] for d, t in kit.items()}
@@ -218,7 +223,7 @@ def teacher_pack(out: Path, names: list[str], icon: str = "") -> Path:
         "sets for the lesson plans, vocabulary/ the support sheets, notebooks/ the teacher notebooks (with "
         "solutions), lms/ the quiz files for Canvas, Moodle and other platforms (Common Cartridge .imscc).\n"
         "Everything here is also public on the book's site.\n").encode("utf-8"),
-        "_static/dx/dx-sheet.css": (Path(__file__).parent / "static" / "dx" / "dx-sheet.css").read_bytes()}
+        "_static/dx/dx-sheet.css": SHEET_CSS.read_bytes()}
     if icon and (out / "_static" / icon).is_file():  # the sheets name the site's icon
         files[f"_static/{icon}"] = (out / "_static" / icon).read_bytes()
     for name in names:
