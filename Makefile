@@ -30,11 +30,13 @@ export DX_EDITIONS := $(abspath $(EDITIONS))
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml _ext/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Building the book needs Python 3.11 or later (its tools read TOML with tomllib); the defection package itself runs on 3.10.")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	# The book's Sphinx extension, for its myst-nb chart plugin's entry point (_ext/pyproject.toml).
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e _ext
 	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 

@@ -13,8 +13,11 @@ import importlib
 
 from .paths import data_dir
 
-__all__ = ["data", "charts", "facts", "tables", "data_dir"]
+__all__ = ["data", "charts", "facts", "tables", "data_dir", "CHART_MIME"]
 __version__ = "0.5.0"
+#: A chart as data (``charts.render_chart``): the mime type of the book's own that the chart
+#: renderer emits and the book's Sphinx extension renders. Here, so reading it imports no Altair.
+CHART_MIME = "application/vnd.defection.chart+json"
 
 
 def __getattr__(name: str):

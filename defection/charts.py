@@ -7,13 +7,18 @@ Importing this module
 * registers and enables the ``defection`` renderer. When a chart is displayed,
   the renderer returns
 
-  - ``text/html``: a ``<figure>``-ready block holding a static SVG drawn at
-    build time with vl-convert (it shows before and without JavaScript, and in
-    print) and the chart compiled to a Vega spec, which the site's own
-    ``dx-charts.js`` makes interactive with a Vega runtime served by the site
-    itself: no request leaves the site;
-  - ``application/vnd.vegalite.v6+json``: the Vega-Lite spec, so JupyterLab
-    draws the chart interactively when a reader runs the chapter;
+  - ``application/vnd.defection.chart+json`` (:data:`CHART_MIME`): the chart as
+    data (:func:`render_chart`): static SVGs drawn at build time with vl-convert,
+    light and dark, and the chart compiled to Vega specs, for each layout. The
+    book's Sphinx extension renders it (a myst-nb MIME render plugin,
+    ``_ext/dxbook/charts.py``) into pictures, files and the data box; the site's
+    own ``dx-charts.js`` makes the chart interactive with a Vega runtime served
+    by the site itself: no request leaves the site;
+  - ``image/png`` (:func:`notebook_png`) and ``image/svg+xml``: the chart as a
+    picture, which every notebook viewer shows when a reader runs the chapter
+    (JupyterLab, also for an untrusted notebook, VS Code, Colab, GitHub);
+  - ``application/vnd.vegalite.v6+json``: the Vega-Lite spec, for a viewer that
+    draws Vega-Lite 6 interactively;
   - ``text/plain``: the chart's title on one line (not a wall of code).
 
 Every chart has two layouts: the wide one, and a narrow one made for a phone's
@@ -31,7 +36,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import re
 import textwrap
 
@@ -40,14 +44,18 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from . import facts, maps
+from . import CHART_MIME, facts, maps
 from .data import label
 
 __all__ = [
     "PALETTE",
     "finish",
-    "render_html",
+    "CHART_MIME",
+    "render_chart",
+    "svg_to_png",
+    "notebook_png",
 ]
+
 
 #: Okabe & Ito (2008) colour-blind safe palette, darkest first.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
@@ -233,10 +241,6 @@ def dark_variant(spec: dict) -> dict:
     return dark
 
 
-def _json_in_html(value) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
-
-
 def _split_layouts(spec: dict) -> tuple[dict, dict | None]:
     """(the wide spec without its narrow twin, the narrow spec or None)."""
     meta = spec.get("usermeta", {}).get("defection", {})
@@ -246,8 +250,8 @@ def _split_layouts(spec: dict) -> tuple[dict, dict | None]:
     return wide, meta["narrow"]
 
 
-def _drawn(spec: dict) -> tuple[str, str, dict, dict]:
-    """(light SVG, dark SVG, light Vega spec, dark Vega spec) of one layout."""
+def _drawn(spec: dict) -> dict:
+    """One layout: its light and dark SVG and Vega spec."""
     vlc = _vl_convert()
     dark = dark_variant(spec)
     # Every chart's data is inline: refuse any external URL (a map's boundaries included).
@@ -256,41 +260,55 @@ def _drawn(spec: dict) -> tuple[str, str, dict, dict]:
     vega, vega_dark = vlc.vegalite_to_vega(spec), vlc.vegalite_to_vega(dark)
     for compiled in (vega, vega_dark):
         compiled.pop("$schema", None)
-    return svg, svg_dark, vega, vega_dark
+    return {"svg": svg, "svg_dark": svg_dark, "vega": vega, "vega_dark": vega_dark}
 
 
-def render_html(spec: dict) -> str:
-    """The HTML the book shows for a Vega-Lite ``spec``.
+def render_chart(spec: dict) -> dict:
+    """The chart the book shows for a Vega-Lite ``spec``, as data (:data:`CHART_MIME`).
 
-    A static SVG drawn at build time (readable without JavaScript, in print and
-    in notebooks), the dark-mode SVG in an inert ``<template>``, and both charts
-    compiled to Vega specs; then the same four for the narrow (phone) layout, if
-    the chart has one. At build end the book's extension moves them all to files
-    the page loads (``_ext/dxbook/charts.py``), with the chart's data.
+    ``title`` (one line), ``description`` (the text alternative), ``view`` (the
+    chart's encodings, for its explorable description), and for the ``wide``
+    layout and, if the chart has one, the ``narrow`` (phone) layout: a static SVG
+    drawn at build time (readable without JavaScript, in print and in notebooks),
+    its dark-mode twin, and both compiled to Vega specs. The book's extension
+    turns it into pictures and files (``_ext/dxbook/charts.py``).
     """
     _check(spec)
     wide, narrow = _split_layouts(spec)
-    svg, svg_dark, vega, vega_dark = _drawn(wide)
-    # The chart's encodings, for its explorable description (_ext/dxbook/explore.py, which removes them).
-    vega.setdefault("usermeta", {}).setdefault("defection", {})["view"] = {
-        k: v for k, v in wide.items() if k not in ("datasets", "config", "$schema", "usermeta")}
-    out = (
-        '<div class="dx-chart">'
-        f'<div class="dx-chart-static">{svg}</div>'
-        f'<template class="dx-chart-dark">{svg_dark}</template>'
-        f'<script type="application/json" class="dx-chart-spec">{_json_in_html(vega)}</script>'
-        f'<script type="application/json" class="dx-chart-spec-dark">{_json_in_html(vega_dark)}</script>'
-    )
+    chart = {
+        "title": _chart_title(wide),
+        "description": wide["description"],
+        "view": {k: v for k, v in wide.items() if k not in ("datasets", "config", "$schema", "usermeta")},
+        "wide": _drawn(wide),
+    }
     if narrow is not None:
         _check(narrow)
-        n_svg, n_svg_dark, n_vega, n_vega_dark = _drawn(narrow)
-        out += (
-            f'<template class="dx-chart-narrow">{n_svg}</template>'
-            f'<template class="dx-chart-narrow-dark">{n_svg_dark}</template>'
-            f'<script type="application/json" class="dx-chart-spec-narrow">{_json_in_html(n_vega)}</script>'
-            f'<script type="application/json" class="dx-chart-spec-narrow-dark">{_json_in_html(n_vega_dark)}</script>'
-        )
-    return out + "</div>"
+        chart["narrow"] = _drawn(narrow)
+    return chart
+
+
+def svg_to_png(svg: str, scale: float = 2) -> bytes:
+    """A chart's SVG as PNG (``scale`` times its size), drawn with the book's fonts."""
+    return _vl_convert().svg_to_png(svg, scale=scale)
+
+
+def notebook_png(svg: str) -> bytes:
+    """The chart as a sharp (2x) PNG in 128 colours, for notebooks: a tenth of the size of
+    :func:`svg_to_png`'s full colour, with no visible difference in the book's flat colours."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(svg_to_png(svg))).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _svg_size(svg: str) -> dict:
+    """The SVG's width and height in CSS pixels (a 2x PNG is shown at this size)."""
+    m = re.search(r'<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"', svg)
+    return {"width": round(float(m.group(1))), "height": round(float(m.group(2)))} if m else {}
 
 
 def _chart_title(spec: dict) -> str:
@@ -300,10 +318,19 @@ def _chart_title(spec: dict) -> str:
     return " ".join(text) if isinstance(text, list) else str(text)
 
 
-def _renderer(spec: dict, **metadata) -> dict:
+def _renderer(spec: dict, **metadata) -> tuple[dict, dict]:
+    import base64
+
     wide, _ = _split_layouts(spec)
-    return {"text/html": render_html(spec), "text/plain": _chart_title(spec) or "Chart",
-            f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.split('.')[0][1:]}+json": wide}
+    chart = render_chart(spec)
+    svg = chart["wide"]["svg"]
+    size = _svg_size(svg)
+    return ({CHART_MIME: chart,
+             "image/png": base64.b64encode(notebook_png(svg)).decode("ascii"),
+             "image/svg+xml": svg,
+             "text/plain": chart["title"] or "Chart",
+             f"application/vnd.vegalite.v{alt.SCHEMA_VERSION.split('.')[0][1:]}+json": wide},
+            {"image/png": size} if size else {})
 
 
 alt.renderers.register("defection", _renderer)

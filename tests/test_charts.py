@@ -1,6 +1,7 @@
 """Charts: the theme, the renderer's refusals, the accessible static SVG."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -29,17 +30,28 @@ def test_finish_requires_title_description_and_source():
         charts.finish(_bare(), title="T", description="", source="S")
 
 
-def test_rendered_chart_has_accessible_svg_and_local_spec():
+def test_rendered_chart_is_the_books_chart_type_with_accessible_svgs_and_local_specs():
     chart = charts.finish(_bare(), title="Title", description="Two bars & a line", source="Somewhere")
-    bundle = chart._repr_mimebundle_()
-    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
-    html = bundle["text/html"]
-    assert 'class="dx-chart"' in html
-    assert re.search(r'<svg role="img" aria-label="Two bars &amp; a line"', html)
-    assert "<title>Two bars &amp; a line</title>" in html
-    spec = json.loads(re.search(r'class="dx-chart-spec">(.*?)</script>', html, re.S).group(1))
-    assert "$schema" not in spec
-    assert "Source: Somewhere" in html  # the source line is drawn in the SVG
+    bundle, meta = chart._repr_mimebundle_()
+    assert "text/html" not in bundle, "a chart reaches the book as data, not as HTML"
+    data = bundle[charts.CHART_MIME]
+    assert json.loads(json.dumps(data)) == data, "the chart type is plain JSON"
+    assert data["title"] == "Title" and data["description"] == "Two bars & a line"
+    assert "\"bar\"" in json.dumps(data["view"]) and not {"datasets", "config", "usermeta"} & set(data["view"])
+    for svg in (data["wide"]["svg"], data["wide"]["svg_dark"]):
+        assert re.match(r'<svg role="img" aria-label="Two bars &amp; a line"', svg)
+        assert "<title>Two bars &amp; a line</title>" in svg
+        assert "Source: Somewhere" in svg  # the source line is drawn in the SVG
+    for spec in (data["wide"]["vega"], data["wide"]["vega_dark"]):
+        assert "$schema" not in spec and spec.get("data")
+    # Viewers that know none of the book's types show the picture (PNG shown at the SVG's size,
+    # or the SVG), or the title as one line.
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width = int(re.match(r'<svg[^>]*\bwidth="([\d.]+)"', data["wide"]["svg"]).group(1).split(".")[0])
+    assert meta["image/png"]["width"] in (width, width + 1)
+    assert int.from_bytes(png[16:20], "big") == 2 * meta["image/png"]["width"]  # drawn at twice the size
+    assert bundle["image/svg+xml"] == data["wide"]["svg"] and bundle["text/plain"] == "Title"
     assert any(k.startswith("application/vnd.vegalite") for k in bundle)
 
 
@@ -49,7 +61,7 @@ def _chart_functions():
     return sorted(
         name for name, func in vars(charts).items()
         if inspect.isfunction(func) and func.__module__ == charts.__name__
-        and not name.startswith("_") and name not in ("finish", "render_html", "dark_variant")
+        and not name.startswith("_") and name not in ("finish", "render_chart", "svg_to_png", "notebook_png", "dark_variant")
     )
 
 

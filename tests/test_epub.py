@@ -175,7 +175,7 @@ def test_raw_html_becomes_xhtml_without_scripts():
     assert out == '<a href="x" download="">y \u00a0&amp; <b>z</b><br/><img src="a" alt="q"/><div data-x=""></div>'
 
 
-def test_chart_block_becomes_one_image_with_its_alt_text(tmp_path):
+def test_chart_becomes_one_image_with_its_alt_text(tmp_path):
     import altair as alt
     import pandas as pd
     from defection import charts as dcharts
@@ -184,8 +184,8 @@ def test_chart_block_becomes_one_image_with_its_alt_text(tmp_path):
         x=alt.X("x:N", title="X"), y=alt.Y("y:Q", title="Y"))
     bundle = dcharts.finish(bare, title="T", description="Two bars & a <test> description",
                             source="S")._repr_mimebundle_()
-    block = (bundle[0] if isinstance(bundle, tuple) else bundle)["text/html"]
-    img = chart_image(block, 1, tmp_path)
+    chart = (bundle[0] if isinstance(bundle, tuple) else bundle)[dcharts.CHART_MIME]
+    img = chart_image(chart, 1, tmp_path)
     assert img.count("<img ") == 1 and "<template" not in img and "<script" not in img
     assert 'alt="Two bars &amp; a &lt;test&gt; description"' in img
     src = re.search(r'src="\.\./([^"]+\.png)"', img).group(1)

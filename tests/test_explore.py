@@ -208,13 +208,6 @@ def test_tree_escapes_every_value():
     assert HOSTILE not in html and "<b>" not in html and "&lt;img src=x" in html
 
 
-def test_take_view_removes_the_encodings():
-    _, explore = _small_tree()
-    spec = {"usermeta": {"defection": {"source": "s", "view": {"mark": "bar"}}}}
-    assert explore.take_view(spec) == {"mark": "bar"} and spec == {"usermeta": {"defection": {"source": "s"}}}
-    assert explore.take_view({}) is None
-
-
 def test_number_formats():
     _, explore = _small_tree()
     assert [explore.fmt(v, f) for v, f in [(0.724, ".0%"), (2350.0, "$,d"), (6705, ","), (1951.57, "d"),

@@ -2,7 +2,7 @@
 
 * The front page (``intro.md``) opens with one line of story (cited), three ways in
   ("Start reading", "Run it yourself", "For teachers") and a chart from chapter 1
-  (copied in at build end by ``_ext/dxbook/frontpage.py``) with its text alternative;
+  (the chapter's chart node, copied in by ``_ext/dxbook/frontpage.py``) with its text alternative;
   in Chromium at 390x844 the chart and "Start reading" are on the first screen,
   light and dark, and nothing is wider than the screen. Screenshots go to
   ``$DX_SHOTS`` (default ``/tmp/dx-shots``).
@@ -34,32 +34,22 @@ def _title(html: str) -> str:
     return " ".join(unescape(re.search(r"<title>(.*?)</title>", html, re.S).group(1)).split())
 
 
-# --- unit: the front page's figure is copied from the chapter's final HTML ------------
+# --- unit: the front page is read again with the chapter it shows ---------------------------
 
 
-def test_front_figure_is_copied_from_the_chapter_with_links_made_relative_to_the_root():
+def test_front_page_is_read_again_when_the_chapter_it_shows_is():
+    """frontpage._outdated: an incremental build that reads chapter 1 again also rewrites the
+    front page (its chart's files are named by content); a build that does not, does not."""
+    from types import SimpleNamespace
+
     sys.path.insert(0, str(ROOT / "_ext"))
     from dxbook import frontpage
 
-    chapter = ('<figure class="align-default" id="fig-x"><div class="dx-chart" data-dx-spec="../_static/charts/a.vg.json">'
-               '<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="Cases &amp; decades">'
-               '<div class="dx-chart-static"><img class="dx-chart-light" src="../_static/charts/a.svg" alt="A &lt;b&gt;" loading="lazy">'
-               '<img class="dx-chart-dark" src="../_static/charts/a.dark.svg" alt="A &lt;b&gt;" loading="lazy"></div>'
-               '</div><details class="dx-chart-data"><summary>Data</summary></details></div>'
-               '<figcaption><p><span class="caption-number">Fig. 1.1 </span>x</p></figcaption></figure>')
-    root = '<p>a</p><div class="dx-front-chart" data-dx-from="chapters/one#fig-x"></div><p>b</p>'
-    filled, missing = frontpage.fill(root, lambda name: chapter if name == "chapters/one" else "")
-    assert not missing
-    assert 'src="_static/charts/a.svg"' in filled and 'src="_static/charts/a.dark.svg"' in filled
-    assert "../_static" not in filled and "dx-chart-data" not in filled and "data-dx-spec" not in filled
-    # The chapter loads its charts lazily; on the front page the light picture loads with the page.
-    assert '<img class="dx-chart-light" fetchpriority="high" src="_static/charts/a.svg" alt="A &lt;b&gt;">' in filled
-    assert 'a.dark.svg" alt="A &lt;b&gt;" loading="lazy">' in filled
-    assert '<a href="chapters/one.html#fig-x">Fig. 1.1</a>: Cases &amp; decades.' in filled
-    assert filled.startswith("<p>a</p>") and filled.endswith("<p>b</p>")
-    # Filling again (an incremental build) gives the same page; a missing figure is reported.
-    assert frontpage.fill(filled, lambda name: chapter)[0] == filled
-    assert frontpage.fill(root, lambda name: "")[1] == ["chapters/one#fig-x"]
+    env = SimpleNamespace(**{frontpage.ENV_KEY: {"intro": ["chapters/one"]}})
+    assert frontpage._outdated(None, env, set(), {"chapters/one"}, set()) == ["intro"]
+    assert frontpage._outdated(None, env, {"chapters/one"}, set(), set()) == ["intro"]
+    assert frontpage._outdated(None, env, set(), {"chapters/two"}, set()) == []
+    assert frontpage._outdated(None, env, set(), {"chapters/one", "intro"}, set()) == []  # read already
 
 
 # --- the built site ---------------------------------------------------------------

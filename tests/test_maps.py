@@ -65,7 +65,7 @@ def test_the_renderer_refuses_external_urls():
         charts.alt.Chart(charts.alt.Data(url="https://example.org/x.csv")).mark_point().encode(x="a:Q"),
         title="t", description="d", source="s")
     with pytest.raises(Exception):
-        charts.render_html(chart.to_dict())
+        charts.render_chart(chart.to_dict())
 
 
 def test_every_country_code_maps_to_the_atlas(cases):

@@ -47,7 +47,8 @@ def test_every_chart_output_has_a_png_and_a_one_line_title(site, edition):
                 if len(plain) > 2000:
                     problems.append(f"{path.name}: a text/plain output of {len(plain)} characters")
                 for key, value in data.items():
-                    if key.startswith("application/vnd.vegalite") or (key == "text/html" and "dx-chart" in _text(value)):
+                    if (key.startswith(("application/vnd.vegalite", "application/vnd.defection"))
+                            or (key == "text/html" and "dx-chart" in _text(value))):
                         problems.append(f"{path.name}: a chart output still carries {key}")
                 if "image/png" not in data and "image/svg+xml" not in data:
                     continue

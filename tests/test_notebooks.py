@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -168,7 +169,7 @@ def bare_kernel(tmp_path_factory):
     pins = tmp_path_factory.mktemp("bare-pins") / "constraints.txt"
     pins.write_text("\n".join(re.findall(r"^([A-Za-z0-9_.\-]+==[^\s\\]+)", (ROOT / "requirements.txt").read_text(),
                                          re.M)) + "\n")
-    deps = ["ipykernel", "pandas", "altair", "vl-convert-python", "frictionless"]
+    deps = ["ipykernel", *tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
     subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-c", str(pins), *deps], check=True, cwd=venv.parent)
     jupyter = venv.parent / "jupyter"
     subprocess.run([str(py), "-m", "ipykernel", "install", "--prefix", str(jupyter), "--name", "dx-bare"],

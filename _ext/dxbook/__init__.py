@@ -6,8 +6,9 @@
 ``cache``     the execution cache is keyed on every input a chapter reads
               (``data/``, the ``defection`` package, the pinned requirements),
               and a page is re-rendered when those or this extension change
-``charts``    the chart runtime (``static/dx/``) is loaded only on pages with
-              a chart
+``charts``    charts as data (the book's mime type, a myst-nb MIME render
+              plugin), a node whose HTML visitor writes the pictures, files
+              and data box; the chart runtime (``static/dx/``) only where needed
 ``editions``  ``DX_TEACHER=1`` builds the teacher edition (solutions shown)
 ``metadata``  meta description and Open Graph tags
 ``notebooks`` the downloadable student and teacher notebooks, from each chapter's
@@ -32,7 +33,8 @@
               that page only
 ``explore``   every chart's explorable description (a WAI-ARIA tree; nested list
               without JavaScript), from the chart's own spec and data
-``frontpage`` the front page's picture: a chapter's chart, copied in at build end
+``frontpage`` the front page's picture: a chapter's chart node, copied in when
+              the front page is resolved (``{front-chart}``)
 ``epub``      the EPUB edition: Sphinx's epub builder, finished in its own hooks
 ``finish``    the one ``build-finished`` pass over the written site: every step
               that needs the whole site, in one ordered function
@@ -49,7 +51,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, finish, metadata, notebooks, publish, questions, security
-from . import casebrowser, epub, history, pageflags, readability, releases, teaching
+from . import casebrowser, epub, frontpage, history, pageflags, readability, releases, teaching
 
 HERE = Path(__file__).resolve().parent
 
@@ -60,6 +62,7 @@ def setup(app: Sphinx):
     pageflags.setup(app)
     cache.setup(app)
     charts.setup(app)
+    frontpage.setup(app)
     metadata.setup(app)
     a11y.setup(app)
     notebooks.setup(app)
@@ -73,7 +76,7 @@ def setup(app: Sphinx):
     releases.setup(app)
     epub.setup(app)  # the EPUB edition (tools/epub.py): the epub builder only, plus the download menu entry
     security.setup(app)  # last: it hashes the final HTML
-    finish.setup(app)  # the one pass over the written site (worksheets, frontpage, ... in order)
+    finish.setup(app)  # the one pass over the written site (worksheets, assets, ... in order)
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))
     app.config.templates_path.append(str(HERE / "templates"))

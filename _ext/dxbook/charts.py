@@ -1,8 +1,12 @@
-"""Charts: light pages, dark mode, and every chart's data.
+"""Charts: a mime type of the book's own, a node, and its HTML visitor (``add_node``).
 
-A chart cell renders to ``<div class="dx-chart">`` (``defection/charts.py``):
-the static SVG, its dark-mode twin and both compiled Vega specs, inline. At
-build end each block becomes
+A chart output carries ``defection.CHART_MIME``: the chart as data (the package's
+``charts.render_chart``: title, text alternative, encodings, and per layout the static
+SVG, its dark twin and both compiled Vega specs). myst-nb hands it to :class:`ChartMime`,
+a MIME render plugin (entry point ``myst_nb.mime_renderers``, declared in
+``_ext/pyproject.toml``), which makes a :class:`dx_chart` node. When the page is written,
+the node's HTML visitor (:func:`visit_dx_chart_html`) writes the chart's files, once per
+content hash, and the markup:
 
 * two ``<picture>`` (light and dark) of the build-time SVGs, with the chart's
   text alternative as ``alt``: an image costs the page no style or layout work,
@@ -11,14 +15,14 @@ build end each block becomes
   the browser fetches only the layout it shows;
 * a folded "Data and downloads" box: the data the chart shows as a table (for
   screen readers, and anyone who prefers numbers) and links to it as CSV and
-  to the chart as SVG and PNG;
+  to the chart as SVG and PNG, and the chart's explorable description (``explore``);
 * the Vega specs as files, fetched by ``dx/dx-charts.js`` only when the chart
   nears the viewport, which then also loads the vendored Vega runtime and its
   CSP-safe expression interpreter (``static/dx/README.txt``) and follows the
   page's theme and, by the same media query, the layout the pictures show.
 
 The files go to ``_static/charts/``, named by content hash. Only pages with a
-chart load the chart script.
+chart load the chart script (``pageflags``). The EPUB shows a PNG instead (``epub``).
 """
 from __future__ import annotations
 
@@ -27,28 +31,23 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
-from html import escape, unescape
+from html import escape
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.osutil import relative_uri
+
+from defection import CHART_MIME
 
 from . import explore
 
 logger = logging.getLogger(__name__)
 
-MARKER = 'class="dx-chart"'
 CHART_DIR = Path("_static") / "charts"
-BLOCK = re.compile(
-    r'<div class="dx-chart"><div class="dx-chart-static">(?P<svg><svg.*?</svg>)</div>'
-    r'<template class="dx-chart-dark">(?P<dark><svg.*?</svg>)</template>'
-    r'<script type="application/json" class="dx-chart-spec">(?P<spec>.*?)</script>'
-    r'<script type="application/json" class="dx-chart-spec-dark">(?P<specdark>.*?)</script>'
-    r'(?:<template class="dx-chart-narrow">(?P<nsvg><svg.*?</svg>)</template>'
-    r'<template class="dx-chart-narrow-dark">(?P<ndark><svg.*?</svg>)</template>'
-    r'<script type="application/json" class="dx-chart-spec-narrow">(?P<nspec>.*?)</script>'
-    r'<script type="application/json" class="dx-chart-spec-narrow-dark">(?P<nspecdark>.*?)</script>)?</div>', re.S)
 #: A chapter's first-load budget (benchmarks/README.md): bytes as sent by a plain server, and gzipped.
 FIRST_LOAD_BUDGET = {"plain": 400 * 1024, "gzip": 120 * 1024}
 #: Where a chart shows its narrow layout; dx-charts.js reads it from the page (data-dx-media).
@@ -99,144 +98,164 @@ def _size(svg: str) -> tuple[str, str]:
     return (m.group(1), m.group(2)) if m else ("", "")
 
 
+class dx_chart(nodes.General, nodes.Element):
+    """A chart (``defection.charts.render_chart``'s data in ``node["chart"]``); on the front page
+    (``frontpage``) ``node["front"]`` asks for its pictures only, loaded with the page."""
+
+
+class ChartMime:
+    """myst-nb's MIME render plugin (entry point ``myst_nb.mime_renderers``, ``_ext/pyproject.toml``)
+    for the book's chart mime type: a chart output becomes a :class:`dx_chart` node carrying its
+    data, so no chart reaches Sphinx as HTML. Every other type, and a project that does not load
+    this extension, is left to myst-nb."""
+
+    mime_priority_overrides = [(builder, CHART_MIME, 1) for builder in ("html", "dirhtml", "singlehtml", "epub")]
+
+    @staticmethod
+    def handle_mime(renderer, data, inline):
+        if data.mime_type != CHART_MIME or inline:
+            return None
+        env = getattr(renderer.renderer, "sphinx_env", None)
+        if env is None or "dxbook" not in env.app.extensions:
+            return None
+        return [dx_chart(chart=data.content)]
+
+
+def chart_key(chart: dict) -> str:
+    """A chart's files are named by this hash of its content."""
+    text = json.dumps(chart, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class ChartFiles:
-    """Writes a page's chart blocks out as files and returns the lighter HTML."""
+    """A chart's files in ``folder`` of the output folder, each written once: names carry
+    the chart's content hash, so a file that exists holds the right bytes."""
 
-    def __init__(self, outdir: Path):
-        self.outdir = Path(outdir)
-        (self.outdir / CHART_DIR).mkdir(parents=True, exist_ok=True)
-        self.written = 0
+    def __init__(self, outdir: Path, chart: dict, folder: Path = CHART_DIR):
+        self.dir = Path(outdir) / folder
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.chart, self.key = chart, chart_key(chart)
 
-    def _write(self, name: str, payload) -> str:
-        """Write ``payload`` (bytes, or a function making them) unless the file has them already.
-        Names carry the chart's content hash, so a PNG that exists is the right one."""
-        path = self.outdir / CHART_DIR / name
-        if callable(payload):
-            if path.is_file():
-                return name
-            payload = payload()
-        if not path.is_file() or path.read_bytes() != payload:
-            path.write_bytes(payload)
-            self.written += 1
+    def write(self, suffix: str, payload) -> str:
+        """Write ``payload`` (bytes, text, JSON data or a function making bytes) as
+        ``<key><suffix>`` unless that file exists; returns the file's name."""
+        name = f"{self.key}{suffix}"
+        path = self.dir / name
+        if not path.is_file():
+            payload = payload() if callable(payload) else payload
+            if not isinstance(payload, (bytes, str)):
+                payload = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            # Written beside and renamed: pages written in parallel may write the same chart.
+            part = path.with_name(f".{name}.{os.getpid()}")
+            part.write_bytes(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
+            os.replace(part, path)
         return name
 
-    def rewrite(self, pagename: str, html: str) -> str:
-        prefix = "../" * pagename.count("/") + CHART_DIR.as_posix() + "/"
 
-        eager = []
+def _pictures(files: ChartFiles, prefix: str, eager: bool, front: bool) -> str:
+    """The chart's two ``<picture>`` (light, dark), each offering the narrow layout to a phone."""
+    chart = files.chart
+    wide, narrow = chart["wide"], chart.get("narrow")
+    alt = escape(chart["description"], quote=True)
+    width, height = _size(wide["svg"])
+    size = f' width="{width}" height="{height}"' if width else ""
+    sources = {"light": "", "dark": ""}
+    if narrow:
+        nwidth, nheight = _size(narrow["svg"])
+        nsize = f' width="{nwidth}" height="{nheight}"' if nwidth else ""
+        for theme, svg, suffix in (("light", narrow["svg"], ".narrow.svg"), ("dark", narrow["svg_dark"], ".narrow.dark.svg")):
+            sources[theme] = (f'<source media="{NARROW_MEDIA}" srcset="{prefix}{files.write(suffix, svg)}" '
+                              f'type="image/svg+xml"{nsize}>')
+    light, dark = files.write(".svg", wide["svg"]), files.write(".dark.svg", wide["svg_dark"])
+    # On the front page the picture is on the first screen: it loads with the page, first.
+    first = ' fetchpriority="high"' if front else ""
+    lazy = "" if eager else ' loading="lazy"'
+    return (f'<div class="dx-chart-static">'
+            f'<picture>{sources["light"]}'
+            f'<img class="dx-chart-light"{first} src="{prefix}{light}" alt="{alt}"{size}{lazy} decoding="async"></picture>'
+            f'<picture>{sources["dark"]}'
+            f'<img class="dx-chart-dark" src="{prefix}{dark}" alt="{alt}"{size} loading="lazy" decoding="async"></picture>'
+            "</div>")
 
-        def one(m) -> str:
-            # The page's first chart loads with the page, so that its picture is there before the
-            # chart script takes over; a heavy picture (a map: 150 to 370 kB of SVG, the other
-            # charts under 90 kB) never does: it loads when scrolled near, and the next light chart
-            # loads with the page instead. Every other chart, and every dark twin, loads when near.
-            heavy = is_heavy(m.group("svg"))
-            lazy = "" if not eager and not heavy else ' loading="lazy"'
-            if not lazy:
-                eager.append(1)
-            svg, dark = m.group("svg"), m.group("dark")
-            spec = json.loads(m.group("spec").replace("<\\/", "</"))
-            view = explore.take_view(spec)  # the chart's encodings, for its explorable description
-            spec_text = (m.group("spec").replace("<\\/", "</") if view is None
-                         else json.dumps(spec, separators=(",", ":"), ensure_ascii=False))
-            key = hashlib.sha256(m.group(0).encode("utf-8")).hexdigest()[:16]
-            alt = unescape(re.search(r'aria-label="([^"]*)"', svg).group(1))
-            title = spec.get("title", {}).get("text", "") if isinstance(spec.get("title"), dict) else ""
-            names = {
-                "light": self._write(f"{key}.svg", svg.encode("utf-8")),
-                "dark": self._write(f"{key}.dark.svg", dark.encode("utf-8")),
-                "spec": self._write(f"{key}.vg.json", spec_text.encode("utf-8")),
-                "specdark": self._write(f"{key}.dark.vg.json",
-                                        m.group("specdark").replace("<\\/", "</").encode("utf-8")),
-                "png": self._write(f"{key}.png", lambda: _png(svg)),
-            }
-            tables, links = [], []
-            for i, (name, rows) in enumerate(datasets(spec)):
-                csv_name = self._write(f"{key}.{i + 1}.csv", to_csv(rows).encode("utf-8"))
-                links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
-                tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else "")))
-            described = explore.tree(view, datasets(spec), title) if view else ""
-            width, height = _size(svg)
-            size = f' width="{width}" height="{height}"' if width else ""
-            narrow_attrs, sources = "", {"light": "", "dark": ""}
-            if m.group("nsvg"):
-                nsvg, ndark = m.group("nsvg"), m.group("ndark")
-                nspec = m.group("nspec").replace("<\\/", "</").encode("utf-8")
-                nspecdark = m.group("nspecdark").replace("<\\/", "</").encode("utf-8")
-                narrow = {
-                    "light": self._write(f"{key}.narrow.svg", nsvg.encode("utf-8")),
-                    "dark": self._write(f"{key}.narrow.dark.svg", ndark.encode("utf-8")),
-                    "spec": self._write(f"{key}.narrow.vg.json", nspec),
-                    "specdark": self._write(f"{key}.narrow.dark.vg.json", nspecdark),
-                }
-                nwidth, nheight = _size(nsvg)
-                nsize = f' width="{nwidth}" height="{nheight}"' if nwidth else ""
-                for theme in ("light", "dark"):
-                    sources[theme] = (f'<source media="{NARROW_MEDIA}" srcset="{prefix}{narrow[theme]}" '
-                                      f'type="image/svg+xml"{nsize}>')
-                narrow_attrs = (f' data-dx-media="{NARROW_MEDIA}" data-dx-spec-narrow="{prefix}{narrow["spec"]}"'
-                                f' data-dx-spec-narrow-dark="{prefix}{narrow["specdark"]}"')
-            return (
-                f'<div class="dx-chart" data-dx-spec="{prefix}{names["spec"]}" '
-                f'data-dx-spec-dark="{prefix}{names["specdark"]}"{narrow_attrs}>'
-                # A phone gets the chart's narrow layout (the <source>); the box scrolls
-                # sideways only if a chart is still wider than its column.
-                f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
-                f'<div class="dx-chart-static">'
-                f'<picture>{sources["light"]}'
-                f'<img class="dx-chart-light" src="{prefix}{names["light"]}" alt="{escape(alt, quote=True)}"{size}'
-                f'{lazy} decoding="async"></picture>'
-                f'<picture>{sources["dark"]}'
-                f'<img class="dx-chart-dark" src="{prefix}{names["dark"]}" alt="{escape(alt, quote=True)}"{size}'
-                f' loading="lazy" decoding="async"></picture>'
-                "</div></div>"
-                '<details class="dx-chart-data"><summary>Data and downloads</summary>'
-                f'<p>Download: {" · ".join(links)} · <a href="{prefix}{names["light"]}" download>chart (SVG)</a>'
-                f' · <a href="{prefix}{names["png"]}" download>chart (PNG)</a></p>{described}{"".join(tables)}</details>'
-                "</div>"
-            )
 
-        return BLOCK.sub(one, html)
+def chart_html(files: ChartFiles, prefix: str, eager: bool) -> str:
+    """A chart as the site shows it: its pictures in a box that scrolls sideways only if a
+    chart is still wider than its column, the data box ("Data and downloads": the data as
+    tables and CSV, the chart as SVG and PNG, its explorable description), and the Vega specs
+    as files that ``dx-charts.js`` fetches when the chart nears the viewport."""
+    chart = files.chart
+    wide, narrow, title = chart["wide"], chart.get("narrow"), chart["title"]
+    spec = files.write(".vg.json", wide["vega"])
+    spec_dark = files.write(".dark.vg.json", wide["vega_dark"])
+    narrow_attrs = ""
+    if narrow:
+        narrow_attrs = (f' data-dx-media="{NARROW_MEDIA}"'
+                        f' data-dx-spec-narrow="{prefix}{files.write(".narrow.vg.json", narrow["vega"])}"'
+                        f' data-dx-spec-narrow-dark="{prefix}{files.write(".narrow.dark.vg.json", narrow["vega_dark"])}"')
+    tables, links = [], []
+    shown = datasets(wide["vega"])
+    for i, (name, rows) in enumerate(shown):
+        csv_name = files.write(f".{i + 1}.csv", to_csv(rows))
+        links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
+        tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else "")))
+    png = files.write(".png", lambda: svg_to_png(wide["svg"]))
+    described = explore.tree(chart["view"], shown, title) if chart.get("view") else ""
+    return (
+        f'<div class="dx-chart" data-dx-spec="{prefix}{spec}" data-dx-spec-dark="{prefix}{spec_dark}"{narrow_attrs}>'
+        f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
+        f"{_pictures(files, prefix, eager, front=False)}</div>"
+        '<details class="dx-chart-data"><summary>Data and downloads</summary>'
+        f'<p>Download: {" · ".join(links)} · <a href="{prefix}{files.write(".svg", wide["svg"])}" download>chart (SVG)</a>'
+        f' · <a href="{prefix}{png}" download>chart (PNG)</a></p>{described}{"".join(tables)}</details>'
+        "</div>"
+    )
+
+
+def visit_dx_chart_html(self, node: dx_chart) -> None:
+    """The HTML visitor (site builders): the chart's files written, its markup appended.
+
+    The page's first chart loads with the page, so that its picture is there before the chart
+    script takes over; a heavy picture (a map: 150 to 370 kB of SVG, the other charts under
+    90 kB) never does: it loads when scrolled near, and the next light chart loads with the page
+    instead. Every other chart, and every dark twin, loads when near."""
+    builder = self.builder
+    prefix = relative_uri(builder.get_target_uri(builder.current_docname), CHART_DIR.as_posix() + "/")
+    files = ChartFiles(builder.outdir, node["chart"])
+    if node.get("front"):
+        self.body.append(_pictures(files, prefix, eager=True, front=True))
+        raise nodes.SkipNode
+    eager = not getattr(self, "_dx_chart_eager", False) and not is_heavy(node["chart"]["wide"]["svg"])
+    if eager:
+        self._dx_chart_eager = True
+    self.body.append(chart_html(files, prefix, eager))
+    raise nodes.SkipNode
 
 
 def notebook_data(data: dict) -> tuple[dict, dict] | None:
     """(data, metadata) of a chart output for the downloadable notebooks, or None if
-    ``data`` is no chart: a PNG of the chart (which every viewer shows, even an
-    untrusted notebook in JupyterLab, GitHub's and VS Code's previews, Colab), its
-    SVG, and the title as one line of ``text/plain``; no HTML, no Vega-Lite JSON."""
+    ``data`` is no chart: the package's PNG of the chart (which every viewer shows, even an
+    untrusted notebook in JupyterLab, GitHub's and VS Code's previews, Colab), its SVG, and
+    the title as one line of ``text/plain``; no Vega-Lite JSON, nor the book's own type."""
     import base64
 
-    html = data.get("text/html", "")
-    html = "".join(html) if isinstance(html, list) else html
-    m = BLOCK.search(html) if MARKER in html else None
-    if not m:
+    from defection.charts import notebook_png
+
+    chart = data.get(CHART_MIME)
+    if not isinstance(chart, dict):
         return None
-    svg = m.group("svg")
-    spec = json.loads(m.group("spec").replace("<\\/", "</"))
-    title = spec.get("title", {}).get("text", "") if isinstance(spec.get("title"), dict) else ""
-    title = " ".join(title) if isinstance(title, list) else str(title)
+    svg, title = chart["wide"]["svg"], chart["title"]
     width, height = _size(svg)
-    out = {"image/png": base64.b64encode(_small_png(svg)).decode("ascii"),
-           "image/svg+xml": svg,
-           "text/plain": f"Chart: {title}" if title else "Chart"}
+    png = data.get("image/png") or base64.b64encode(notebook_png(svg)).decode("ascii")
+    out = {"image/png": png, "image/svg+xml": svg, "text/plain": f"Chart: {title}" if title else "Chart"}
     meta = {"image/png": {"width": round(float(width)), "height": round(float(height))}} if width else {}
     return out, meta
 
 
-def _small_png(svg: str) -> bytes:
-    """The chart as a sharp (2x) PNG in 128 colours: a tenth of the full-colour size, for notebooks."""
-    from PIL import Image
+def svg_to_png(svg: str) -> bytes:
+    """The chart's PNG (twice its size), from the package (imported here: it loads Altair)."""
+    from defection.charts import svg_to_png as draw
 
-    image = Image.open(io.BytesIO(_png(svg))).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def _png(svg: str) -> bytes:
-    from defection.charts import _vl_convert  # registers the book's fonts once
-
-    return _vl_convert().svg_to_png(svg, scale=2)
+    return draw(svg, scale=2)
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
@@ -248,5 +267,10 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         app.add_js_file("dx/dx-explore.js", loading_method="defer")  # the charts' explorable descriptions
 
 
+def _unsupported(self, node) -> None:
+    raise NotImplementedError(f"a chart has no rendering for the {self.builder.name!r} builder")
+
+
 def setup(app: Sphinx) -> None:
+    app.add_node(dx_chart, html=(visit_dx_chart_html, None), latex=(_unsupported, None), text=(_unsupported, None))
     app.connect("html-page-context", _page_context)

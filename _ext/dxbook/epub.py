@@ -12,9 +12,9 @@ builder is ``epub``, in hooks the EPUB builder owns, never at ``build-finished``
   its own theme, not Sphinx's ``epub`` theme).
 * ``source-read``: ``{{ dx_epub_file }}`` in a page (the front page's link) becomes
   the EPUB's file name, ``defection-explained-<version>.epub``.
-* ``doctree-resolved``: each chart block (``<div class="dx-chart">``: inline SVGs,
-  ``<template>`` twins, Vega specs) becomes one ``<img>`` of a PNG drawn from the
-  chart's build-time SVG, with the chart's text alternative as ``alt``; the page's
+* ``doctree-resolved``: each chart node (``charts.dx_chart``, the front page's copy
+  included) becomes one ``<img>`` of a PNG drawn from the chart's build-time SVG, with
+  the chart's text alternative as ``alt``; the page's
   quiz (``{dx-quiz}``) becomes plain numbered questions, and an "Answers" section
   with each answer and why goes at the end of the chapter; exercise solutions are
   left out (students get the exercises, as in the PDF; the teacher edition keeps them).
@@ -31,7 +31,6 @@ made: chapters are not executed again (the execution cache, ``cache.py``, is sha
 """
 from __future__ import annotations
 
-import hashlib
 import html as htmllib
 from html.parser import HTMLParser
 import posixpath
@@ -189,23 +188,18 @@ def xhtml(fragment: str) -> str:
 
 
 
-def chart_image(block: str, depth: int, outdir: Path) -> str:
-    """One chart block's ``<img>`` (XHTML) of a PNG written under ``outdir``."""
+def chart_image(chart: dict, depth: int, outdir: Path) -> str:
+    """A chart's ``<img>`` (XHTML) of its PNG, written under ``outdir`` (``charts.ChartFiles``)."""
     from . import charts
 
-    m = charts.BLOCK.search(block)
-    svg = m.group("svg")
-    alt = htmllib.unescape(re.search(r'aria-label="([^"]*)"', svg).group(1))
-    key = hashlib.sha256(m.group(0).encode("utf-8")).hexdigest()[:16]
-    target = outdir / CHART_DIR / f"{key}.png"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(charts._png(svg))
+    files = charts.ChartFiles(outdir, chart, CHART_DIR)
+    svg = chart["wide"]["svg"]
+    name = files.write(".png", lambda: charts.svg_to_png(svg))
     width, height = charts._size(svg)
     size = f' width="{round(float(width))}" height="{round(float(height))}"' if width else ""
-    src = "../" * depth + f"{CHART_DIR}/{key}.png"
+    src = "../" * depth + f"{CHART_DIR}/{name}"
     return (f'<div class="dx-chart"><div class="dx-chart-static"><img class="dx-chart-img" src="{src}" '
-            f'alt="{htmllib.escape(alt, quote=True)}"{size}/></div></div>')
+            f'alt="{htmllib.escape(chart["description"], quote=True)}"{size}/></div></div>')
 
 
 def _sentence(text: str) -> str:
@@ -264,8 +258,9 @@ def _set_text(raw: nodes.raw, text: str) -> None:
 def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     if app.builder.name != "epub":
         return
-    from .charts import MARKER
+    from .charts import dx_chart
     from .editions import is_teacher_build
+    from .frontpage import dx_front_chart
 
     outdir, depth = Path(app.outdir), docname.count("/")
     answers = ""
@@ -274,14 +269,10 @@ def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     for node in list(doctree.findall(dx_quiz)):  # the questions here, the answers at the chapter's end
         quiz, answers = _quiz_and_answers(app, docname)
         node.replace_self(nodes.raw("", quiz, format="html"))
-    for raw in list(doctree.findall(nodes.raw)):
-        text = raw.astext()
-        if MARKER in text:
-            from .charts import BLOCK
-            new = BLOCK.sub(lambda m: chart_image(m.group(0), depth, outdir), text)
-            _set_text(raw, new)
-        elif 'class="dx-front-chart"' in text:
-            _set_text(raw, _front_chart(app, text, depth))
+    for node in list(doctree.findall(dx_chart)):
+        node.replace_self(nodes.raw("", chart_image(node["chart"], depth, outdir), format="html"))
+    for node in list(doctree.findall(dx_front_chart)):
+        node.replace_self(nodes.raw("", _front_chart(app, node["src"], node["fig"], depth), format="html"))
     for raw in list(doctree.findall(nodes.raw)):
         if "html" in raw.get("format", "").split():
             _set_text(raw, xhtml(raw.astext()))
@@ -299,31 +290,20 @@ def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                          format="html")
 
 
-def _front_chart(app: Sphinx, placeholder: str, depth: int) -> str:
+def _front_chart(app: Sphinx, src: str, fig: str, depth: int) -> str:
     """The front page's picture (``frontpage.py``): the chapter's chart, as in the chapter."""
-    m = re.search(r'data-dx-from="([^"#]+)#([^"]+)"', placeholder)
-    if not m:
-        return ""
-    src, fig = m.groups()
-    try:
-        doctree = app.env.get_doctree(src)
-    except Exception:  # noqa: BLE001 (no such chapter: no picture)
-        return ""
-    for figure in doctree.findall(nodes.figure):
-        if fig not in figure["ids"]:
-            continue
-        block = next((r.astext() for r in figure.findall(nodes.raw) if 'class="dx-chart"' in r.astext()), "")
-        caption = next(iter(figure.findall(nodes.caption)), None)
-        if not block:
-            return ""
-        from .charts import BLOCK
+    from .frontpage import find
 
-        image = BLOCK.sub(lambda mm: chart_image(mm.group(0), depth, Path(app.outdir)), block)
-        href = "../" * depth + f"{src}.xhtml#{fig}"
-        text = htmllib.escape(caption.astext()) if caption is not None else "The chart"
-        return (f'<div class="dx-front-chart"><div class="figure">{image}'
-                f'<p class="caption"><a href="{href}">{text}</a></p></div></div>')
-    return ""
+    found = find(app, src, fig)
+    if found is None:
+        return ""
+    figure, chart = found
+    caption = next(iter(figure.findall(nodes.caption)), None)
+    image = chart_image(chart["chart"], depth, Path(app.outdir))
+    href = "../" * depth + f"{src}.xhtml#{fig}"
+    text = htmllib.escape(caption.astext()) if caption is not None else "The chart"
+    return (f'<div class="dx-front-chart"><div class="figure">{image}'
+            f'<p class="caption"><a href="{href}">{text}</a></p></div></div>')
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -447,10 +427,10 @@ class BookEpubBuilder(Epub3Builder):
     def handle_finish(self) -> None:
         out = Path(self.outdir)
         cff = _citation(self.app)
-        from defection.charts import _vl_convert
+        from defection.charts import svg_to_png
 
         (out / COVER).parent.mkdir(parents=True, exist_ok=True)
-        (out / COVER).write_bytes(_vl_convert().svg_to_png(cover_svg(cff), scale=2))
+        (out / COVER).write_bytes(svg_to_png(cover_svg(cff), scale=2))
         (out / STYLESHEET).write_text(STYLE, encoding="utf-8")
         self._finish_pages(out)
         super().handle_finish()

@@ -1,4 +1,4 @@
-"""Explorable chart descriptions, made at build end (``build-finished``) by ``charts.ChartFiles.rewrite``.
+"""Explorable chart descriptions, made when a chart's page is written (``charts.chart_html``).
 
 For every chart, a tree a reader can walk from the chart to a single value,
 in the order the chart shows them:
@@ -17,9 +17,8 @@ Marks that no encoding groups (a line of fee changes, milestone rules on a
 year axis) are listed under the first quantitative axis. Text labels that only
 repeat another mark's data, or carry no tooltip, are left out.
 
-The tree is built from the chart's own Vega-Lite encodings (which
-``defection.charts.render_html`` puts into the compiled Vega spec's
-``usermeta.defection.view``; :func:`take_view` removes them again) and the
+The tree is built from the chart's own Vega-Lite encodings (the ``view`` of
+``defection.charts.render_chart``) and the
 same inline datasets the chart draws and the "Data and downloads" box offers as
 CSV (``charts.datasets``; item ``data-dx-data`` numbers are those CSV files).
 
@@ -45,12 +44,6 @@ NOUN = {"bar": ("bar", "bars"), "rect": ("cell", "cells"), "circle": ("circle", 
         "point": ("point", "points"), "square": ("square", "squares"), "rule": ("line", "lines"),
         "line": ("point on the line", "points on the line"), "text": ("label", "labels"),
         "tick": ("tick", "ticks"), "area": ("point", "points")}
-
-
-def take_view(vega: dict) -> dict | None:
-    """Remove and return the Vega-Lite view that render_html stored in the compiled spec."""
-    meta = vega.get("usermeta", {}).get("defection", {})
-    return meta.pop("view", None) if isinstance(meta, dict) else None
 
 
 # --- reading the spec ---------------------------------------------------------

@@ -9,23 +9,22 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
    the package wheel (``publish``), the editions archive (``releases``), the student
    and teacher notebooks (``notebooks``), the printable sheets, keys and LMS files
    (``worksheets``: pages too, so before step 2), the site root page (``security``);
-2. every page read **once**; per page: chart blocks become pictures and files
-   (``charts``) (a quiz's keys are already in their file: its node's HTML visitor,
-   ``questions.visit_quiz_html``, wrote them when the page was written);
-3. the front page's picture, from chapter 1's finished chart (``frontpage``);
-4. every CSV in the site neutralised for spreadsheets, chart downloads included (``publish``);
-5. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
+2. every page read **once** (charts and quiz keys are already in their files: their nodes'
+   HTML visitors, ``charts.visit_dx_chart_html`` and ``questions.visit_quiz_html``, wrote
+   them when the page was written);
+3. every CSV in the site neutralised for spreadsheets, chart downloads included (``publish``);
+4. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
    from the words of every page, icon fonts subset, stylesheets pruned, and each page's
    stylesheets bundled (``assets``);
-6. last, because it hashes the final HTML: the content policy (``security``), one for the
+5. last, because it hashes the final HTML: the content policy (``security``), one for the
    whole site (the book's own inline scripts, known from their sources, that pages use);
-7. every changed page written **once**; files named by content hash that no page names
+6. every changed page written **once**; files named by content hash that no page names
    any more (charts, quiz keys, bundles) removed.
 
 It runs only for the site builders (``html``, ``dirhtml``): the EPUB builder shares the
 HTML format but none of this. It is connected after every other extension's
 ``build-finished`` (the theme rewrites ``pygments.css`` and sphinx-sitemap writes the
-sitemap there, at the default priority), because step 5 works on the theme's CSS.
+sitemap there, at the default priority), because step 4 works on the theme's CSS.
 """
 from __future__ import annotations
 
@@ -104,7 +103,7 @@ class Site:
 def finish(app: Sphinx, exception) -> None:
     if exception is not None or not is_site_build(app):
         return
-    from . import assets, charts, frontpage, notebooks, publish, questions, releases, security, worksheets
+    from . import assets, charts, notebooks, publish, questions, releases, security, worksheets
 
     out = Path(app.outdir)
     # 1. Files that are not pages, and the pages Sphinx does not write.
@@ -113,30 +112,24 @@ def finish(app: Sphinx, exception) -> None:
     notebooks.write(app)
     pack_names = worksheets.write(app)
     security.write_root_index(app)
-    # 2. Every page, read once: charts out of the HTML into files. (Quiz keys are written to
-    #    their file when the page is written: questions.visit_quiz_html.)
+    # 2. Every page, read once. (Charts and quiz keys went to their files as the pages were written.)
     site = Site(out)
-    chart_files = charts.ChartFiles(out)
-    chart_pages = site.edit(chart_files.rewrite)
-    # 3. The front page's picture, from the finished chapter page.
-    frontpage.fill_site(app, site)
-    # 4. Every CSV the site serves, chart downloads included.
+    # 3. Every CSV the site serves, chart downloads included.
     publish.neutralise(app)
-    # 5. Theme weight: per page, then from the words of the whole site.
+    # 4. Theme weight: per page, then from the words of the whole site.
     assets.finish(app, site)
-    # 6. The content policy, last: it hashes the final HTML.
+    # 5. The content policy, last: it hashes the final HTML.
     allowed = security.site_hashes(site.pages.values())  # one policy for every page
     secured = site.edit(lambda page, html: security.secure(page, html, allowed))
-    # 7. Write once; drop hashed files that no page names any more.
+    # 6. Write once; drop hashed files that no page names any more.
     written = site.write()
     stale = sum(site.remove_unlinked(*where) for where in (
         (charts.CHART_DIR.as_posix(), "*"), (questions.KEY_DIR, "*.json"), (assets.BUNDLE_DIR, "dx-*.css")))
-    # 8. The teacher pack, from the finished sheets (each with its content policy).
+    # 7. The teacher pack, from the finished sheets (each with its content policy).
     if pack_names:
         worksheets.teacher_pack(out, pack_names, worksheets.site_icon(app))
-    logger.info("[dxbook] finished %d pages (%d with charts, %d chart files written, policy on %d), "
-                "%d written, %d stale files removed", len(site.pages), chart_pages, chart_files.written,
-                secured, written, stale)
+    logger.info("[dxbook] finished %d pages (policy on %d), %d written, %d stale files removed",
+                len(site.pages), secured, written, stale)
 
 
 def setup(app: Sphinx) -> None:

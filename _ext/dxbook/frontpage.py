@@ -1,102 +1,112 @@
-"""The front page's picture: a chart the book already draws, shown again on the first screen.
+"""``doctree-resolved``: the front page's picture, a chart the book already draws, shown again.
 
-``intro.md`` holds a placeholder naming the figure it shows::
+``intro.md`` names the figure it shows with a directive::
 
-    <div class="dx-front-chart" data-dx-from="chapters/01-how-defection-works#fig-ch1-origins-over-time"></div>
+    ```{front-chart} chapters/01-how-defection-works#fig-ch1-origins-over-time
+    ```
 
-At build end, once ``charts.py`` has turned the chapter's chart into image files,
-this copies that figure's static images (light and dark, with their text
-alternative, whatever markup ``charts.py`` gives them) into the placeholder,
-with a caption that links to the figure in its chapter. No second rendering, no
-script: the front page shows the very files the chapter shows, offline and under
-the site's content policy. It runs on every build, so an incremental build that
-rewrote only the chapter still updates the front page.
+which leaves a :class:`dx_front_chart` node. When the front page's doctree is resolved, the
+node becomes that figure's chart node (``charts.dx_chart``, copied from the chapter's doctree
+and marked ``front``: its pictures only, light and dark, with their text alternative, loaded
+with the page) in a ``<figure>`` whose caption links to the figure in its chapter. The chart's
+visitor names the same content-hashed files the chapter shows: no second rendering, no script.
+The EPUB builder shows the chapter's PNG instead (``epub``). An incremental build that reads a
+chapter again also rewrites the front page (``env-get-outdated``).
 """
 from __future__ import annotations
 
-import re
-from html import escape, unescape
-from pathlib import Path
+import copy
+from html import escape
 
+from docutils import nodes
+from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
-
-PLACEHOLDER = re.compile(
-    r'<div class="dx-front-chart" data-dx-from="(?P<src>[^"#]+)#(?P<fig>[^"]+)">'
-    r"(?:.*?<!--/dx-front-chart-->|</div>)", re.S)
-_DIV = re.compile(r"<(/?)div\b[^>]*>")
+ENV_KEY = "dx_front_sources"
 
 
-def _balanced_div(html: str, start: int) -> str:
-    """The ``<div>`` element that opens at ``start``, with everything inside it."""
-    depth = 0
-    for m in _DIV.finditer(html, start):
-        depth += -1 if m.group(1) else 1
-        if depth == 0:
-            return html[start:m.end()]
-    return ""
+class dx_front_chart(nodes.General, nodes.Element):
+    """Where the front page shows a chapter's figure: ``src`` (a docname) and ``fig`` (its id)."""
 
 
-def _text(fragment: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+class FrontChart(SphinxDirective):
+    """``{front-chart} <docname>#<figure id>``."""
+
+    required_arguments = 1
+
+    def run(self):
+        src, _, fig = directives.uri(self.arguments[0]).partition("#")
+        if not src or not fig:
+            raise self.error("front-chart: give the chapter and the figure as <docname>#<figure id>")
+        from .pageflags import per_doc
+
+        per_doc(self.env, ENV_KEY)[self.env.docname] = sorted({*per_doc(self.env, ENV_KEY).get(self.env.docname, []), src})
+        node = dx_front_chart(src=src, fig=fig)
+        self.set_source_info(node)
+        return [node]
 
 
-def figure(chapter_html: str, fig_id: str, depth: int, href: str) -> str:
-    """The front page's ``<figure>`` for the chart ``fig_id`` of a chapter's final HTML
-    (``depth``: how many folders deep that chapter is), or "" if it is not there."""
-    at = chapter_html.find(f'id="{fig_id}"')
-    if at < 0:
-        return ""
-    end = chapter_html.find("</figure>", at)
-    static_at = chapter_html.find('<div class="dx-chart-static"', at, end)
-    if static_at < 0:
-        return ""
-    static = _balanced_div(chapter_html, static_at)
-    if "<img" not in static:
-        return ""
-    # The chapter's relative links, made relative to the site root (the front page).
-    static = static.replace("../" * depth + "_static/", "_static/")
-    # On the front page the picture is on the first screen: the light image loads with the page
-    # (the chapter loads its charts lazily); the dark twin stays lazy.
-    static = static.replace('class="dx-chart-light" ', 'class="dx-chart-light" fetchpriority="high" ', 1)
-    light_at = static.find('class="dx-chart-light"')
-    lazy_at = static.find(' loading="lazy"', light_at)
-    if light_at >= 0 and lazy_at >= 0 and lazy_at < static.find(">", light_at):
-        static = static[:lazy_at] + static[lazy_at + len(' loading="lazy"'):]
-    number = re.search(r'<span class="caption-number">(.*?)</span>', chapter_html[at:end], re.S)
-    number = _text(number.group(1)).rstrip(". ") if number else "The chart"
-    title = re.search(r'aria-label="([^"]*)"', chapter_html[at:static_at])
-    title = unescape(title.group(1)) if title else ""
-    caption = (f'<a href="{escape(href, quote=True)}">{escape(number)}</a>'
-               + (f": {escape(title)}" if title else "") + ".")
-    return (f'<figure class="dx-front-figure">{static}'
-            f"<figcaption>{caption}</figcaption></figure>")
+def find(app: Sphinx, src: str, fig: str) -> tuple[nodes.figure, nodes.Element] | None:
+    """(the figure ``fig`` of the page ``src``, its chart node), or None if there is none."""
+    from .charts import dx_chart
+
+    if src not in app.env.all_docs:
+        return None
+    for figure in app.env.get_doctree(src).findall(nodes.figure):
+        if fig in figure["ids"]:
+            chart = next(iter(figure.findall(dx_chart)), None)
+            return (figure, chart) if chart is not None else None
+    return None
 
 
-def fill(root_html: str, read_page) -> tuple[str, list[str]]:
-    """``root_html`` with every placeholder filled; ``read_page(docname)`` gives a page's HTML."""
-    missing = []
-
-    def one(m) -> str:
-        src, fig = m.group("src"), m.group("fig")
-        page = read_page(src)
-        made = figure(page, fig, src.count("/"), f"{src}.html#{fig}") if page else ""
-        if not made:
-            missing.append(f"{src}#{fig}")
-        return (f'<div class="dx-front-chart" data-dx-from="{escape(src, quote=True)}#{escape(fig, quote=True)}">'
-                f"{made}</div><!--/dx-front-chart-->")
-
-    return PLACEHOLDER.sub(one, root_html), missing
+def figure_number(app: Sphinx, src: str, fig: str) -> str:
+    """The figure's number as its chapter prints it ("Fig. 1.1"), or "The chart"."""
+    number = app.env.toc_fignumbers.get(src, {}).get("figure", {}).get(fig)
+    return app.config.numfig_format.get("figure", "Fig. %s") % ".".join(map(str, number)) if number else "The chart"
 
 
-def fill_site(app: Sphinx, site) -> None:
-    """Fill the front page's placeholders from the finished pages of ``site`` (``finish.Site``)."""
-    root = str(app.config.root_doc)
-    if root not in site.pages:
-        return
-    new, missing = fill(site.pages[root], lambda docname: site.pages.get(docname, ""))
-    for where in missing:
-        logger.warning(f"[dxbook] front page: no chart found at {where}")
-    site.pages[root] = new
+def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    from .finish import is_site_build
+
+    if not is_site_build(app):
+        return  # the EPUB fills its own (epub.py)
+    for node in list(doctree.findall(dx_front_chart)):
+        src, fig = node["src"], node["fig"]
+        found = find(app, src, fig)
+        if found is None:
+            logger.warning(f"[dxbook] front page: no chart found at {src}#{fig}", location=node)
+            node.replace_self(nodes.raw("", "", format="html"))
+            continue
+        chart = copy.deepcopy(found[1])
+        chart["front"] = True
+        href = app.builder.get_relative_uri(docname, src) + "#" + fig
+        title = chart["chart"]["title"]
+        caption = (f'<a href="{escape(href, quote=True)}">{escape(figure_number(app, src, fig))}</a>'
+                   + (f": {escape(title)}" if title else "") + ".")
+        where = escape(f"{src}#{fig}", quote=True)
+        node.replace_self([
+            nodes.raw("", f'<div class="dx-front-chart" data-dx-from="{where}"><figure class="dx-front-figure">',
+                      format="html"),
+            chart,
+            nodes.raw("", f"<figcaption>{caption}</figcaption></figure></div><!--/dx-front-chart-->", format="html")])
+
+
+def _outdated(app: Sphinx, env, added, changed, removed) -> list[str]:
+    """The pages showing a chapter's chart, when that chapter is read again."""
+    from .pageflags import per_doc
+
+    again = set(added) | set(changed)
+    return [page for page, sources in per_doc(env, ENV_KEY).items() if again & set(sources) and page not in again]
+
+
+def setup(app: Sphinx) -> None:
+    from .pageflags import track
+
+    app.add_node(dx_front_chart)
+    app.add_directive("front-chart", FrontChart)
+    app.connect("doctree-resolved", _resolved)
+    app.connect("env-get-outdated", _outdated)
+    track(app, ENV_KEY)

@@ -1,8 +1,8 @@
 """What each page shows, recorded on ``env`` while the page is read (``doctree-read``).
 
-A chart and the case browser reach the doctree as raw HTML that carries its
-marker (``charts.MARKER``, ``casebrowser.MARKER``); a quiz is a node of its own
-(``questions.dx_quiz``). They are noted here, per page, when the page is read, kept right by
+A chart is a node of its own (``charts.dx_chart``), as is a quiz
+(``questions.dx_quiz``); the case browser reaches the doctree as raw HTML that carries its
+marker (``casebrowser.MARKER``). They are noted here, per page, when the page is read, kept right by
 ``env-purge-doc`` and ``env-merge-info`` (parallel reading), and asked for by
 ``html-page-context`` (:func:`page_shows`), so no module searches a page's
 finished HTML to learn what is on it. A page's scripts follow from this: the
@@ -16,23 +16,17 @@ from sphinx.application import Sphinx
 ENV_KEY = "dx_page_flags"
 
 
-def _markers() -> dict[str, str]:
-    from . import casebrowser, charts
-
-    return {"chart": charts.MARKER, "cases": casebrowser.MARKER}
-
-
 def flags_of(doctree: nodes.Node) -> set[str]:
-    """What the doctree shows: the markers found in its raw HTML, and its quiz node."""
+    """What the doctree shows: its chart and quiz nodes, and the case browser's marker in its raw HTML."""
+    from .casebrowser import MARKER
+    from .charts import dx_chart
     from .questions import dx_quiz
 
-    found = {"quiz"} if next(iter(doctree.findall(dx_quiz)), None) is not None else set()
-    markers = _markers()
+    found = {flag for flag, cls in (("chart", dx_chart), ("quiz", dx_quiz))
+             if next(iter(doctree.findall(cls)), None) is not None}
     for node in doctree.findall(nodes.raw):
-        if "html" not in node.get("format", "").split():
-            continue
-        text = node.astext()
-        found.update(flag for flag, marker in markers.items() if marker in text)
+        if "html" in node.get("format", "").split() and MARKER in node.astext():
+            found.add("cases")
     return found
 
 

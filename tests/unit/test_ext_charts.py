@@ -157,3 +157,42 @@ def test_a_picture_is_heavy_by_its_share_of_the_first_load_budget():
     detail = base64.b64encode(random.Random(1).randbytes(plain // 2)).decode()  # little to compress, as in a map
     assert len(detail) < plain and is_heavy(f"<svg><desc>{detail}</desc></svg>")  # under a quarter plain: gzip decides
     assert not is_heavy(f"<svg><desc>{detail[:packed]}</desc></svg>")
+
+
+def test_chart_mime_plugin_makes_a_node_of_the_books_chart_type_only():
+    """charts.ChartMime, myst-nb's plugin (found by its entry point): the book's chart type
+    becomes a dx_chart node carrying the chart; other types, an inline output, or a project
+    that does not load this extension are left to myst-nb."""
+    from importlib.metadata import entry_points
+    from types import SimpleNamespace
+
+    from myst_nb.core.render import MimeData
+
+    from defection import CHART_MIME
+    from dxbook.charts import ChartMime, dx_chart
+
+    assert any(ep.value == "dxbook.charts:ChartMime" for ep in entry_points(group="myst_nb.mime_renderers"))
+    assert ("html", CHART_MIME, 1) in ChartMime.mime_priority_overrides
+    chart = {"title": "T", "wide": {}}
+
+    def renderer(extensions):
+        return SimpleNamespace(renderer=SimpleNamespace(sphinx_env=SimpleNamespace(app=SimpleNamespace(extensions=extensions))))
+
+    made = ChartMime.handle_mime(renderer({"dxbook": 1}), MimeData(CHART_MIME, chart), False)
+    assert len(made) == 1 and isinstance(made[0], dx_chart) and made[0]["chart"] == chart
+    assert ChartMime.handle_mime(renderer({"dxbook": 1}), MimeData("image/svg+xml", "<svg/>"), False) is None
+    assert ChartMime.handle_mime(renderer({"dxbook": 1}), MimeData(CHART_MIME, chart), True) is None
+    assert ChartMime.handle_mime(renderer({}), MimeData(CHART_MIME, chart), False) is None
+
+
+def test_chart_files_are_written_once_per_content(tmp_path):
+    from dxbook.charts import CHART_DIR, ChartFiles
+
+    chart = {"title": "T", "wide": {"svg": "<svg/>"}}
+    files = ChartFiles(tmp_path, chart)
+    name = files.write(".svg", "<svg/>")
+    assert name == f"{files.key}.svg" and (tmp_path / CHART_DIR / name).read_text() == "<svg/>"
+    made = []
+    assert files.write(".svg", lambda: made.append(1) or b"other") == name and not made  # not drawn again
+    assert ChartFiles(tmp_path, {**chart, "title": "U"}).key != files.key
+    assert [p.name for p in (tmp_path / CHART_DIR).iterdir()] == [name]  # no partial file left

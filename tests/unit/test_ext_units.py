@@ -110,13 +110,6 @@ def test_explore_tree_groups_marks_from_a_small_spec():
     assert "data from 1 to 5" in html
 
 
-def test_explore_take_view_removes_the_view_from_the_spec():
-    spec = {"usermeta": {"defection": {"view": {"mark": "bar"}, "other": 1}}}
-    assert explore.take_view(spec) == {"mark": "bar"}
-    assert spec == {"usermeta": {"defection": {"other": 1}}}
-    assert explore.take_view({}) is None
-
-
 def test_site_csvs_are_neutralised(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "bad.csv").write_text("name,note\nA,=HYPERLINK(\"x\")\nB,@SUM(A1)\n", encoding="utf-8")
