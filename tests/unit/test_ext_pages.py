@@ -150,6 +150,33 @@ def test_scripts_deferred_and_bootstrap_lazy(app):
         assert lazy is not None and resolve(app.outdir, name, lazy["content"]).is_file(), name
 
 
+def test_the_sites_scripts_are_served_minified(app):
+    """assets.minify_scripts ran: the book's own scripts lost their comments and indentation."""
+    app.build()
+    site = (Path(app.outdir) / "_static" / "dx" / "dx-site.js").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[2] / "_ext" / "dxbook" / "static" / "dx" / "dx-site.js").read_text(encoding="utf-8")
+    assert "/*" in source and "/*" not in site and len(site) < 0.8 * len(source)
+
+
+def test_minify_scripts_keeps_names_strings_and_licences_and_is_idempotent(tmp_path):
+    from dxbook.assets import minify_scripts
+
+    static = tmp_path / "_static"
+    (static / "vendor").mkdir(parents=True)
+    source = ("/*! Licence: keep me */\n/* a long comment that a reader's browser does not need */\n"
+              "function show(box) {\n    // open the box\n    box.classList.add(\"dx-open  now\");\n"
+              "    return `a ${box.id}   b`;\n}\n")
+    (static / "vendor" / "a.js").write_text(source, encoding="utf-8")
+    (static / "b.min.js").write_text("var  x = 1; // min\n", encoding="utf-8")
+    before, after = minify_scripts(tmp_path)
+    small = (static / "vendor" / "a.js").read_text(encoding="utf-8")
+    assert before > after and "/*! Licence: keep me */" in small and "long comment" not in small
+    assert '"dx-open  now"' in small and "`a ${box.id}   b`" in small and "open the box" not in small
+    assert (static / "b.min.js").read_text(encoding="utf-8") == "var  x = 1; // min\n"  # left alone
+    assert minify_scripts(tmp_path) == (after, after)  # nothing left to do the second time
+    assert (static / "vendor" / "a.js").read_text(encoding="utf-8") == small
+
+
 def test_each_page_has_one_stylesheet_that_exists(app):
     app.build()
     for name in PAGES:
