@@ -275,11 +275,16 @@ def render_chart(spec: dict) -> dict:
     """
     _check(spec)
     wide, narrow = _split_layouts(spec)
+    drawn = _drawn(wide)
     chart = {
         "title": _chart_title(wide),
         "description": wide["description"],
         "view": {k: v for k, v in wide.items() if k not in ("datasets", "config", "$schema", "usermeta")},
-        "wide": _drawn(wide),
+        "wide": drawn,
+        # Each inline dataset's columns in the chart's order, for its table and CSV: a stored
+        # notebook (nbformat, jupyter-cache) sorts the keys of every JSON object, rows included.
+        "columns": {d["name"]: list(dict.fromkeys(k for row in d["values"] for k in row))
+                    for d in drawn["vega"].get("data", []) if isinstance(d.get("values"), list) and d["values"]},
     }
     if narrow is not None:
         _check(narrow)

@@ -69,12 +69,17 @@ def datasets(vega: dict) -> list[tuple[str, list[dict]]]:
             if isinstance(d.get("values"), list) and d["values"] and not d["name"].startswith("source_")]
 
 
-def to_csv(rows: list[dict]) -> str:
+def _columns(rows: list[dict], order=None) -> list:
+    """The rows' columns: in ``order`` (the chart's, ``defection.charts.render_chart``), then any other."""
+    return list(dict.fromkeys([*(order or []), *(k for row in rows for k in row)]))
+
+
+def to_csv(rows: list[dict], order=None) -> str:
     """The chart's data as CSV; a text cell that a spreadsheet would run as a formula
     (``=``, ``+``, ``-``, ``@``, tab, carriage return) gets a leading ``'`` (CSV injection)."""
     from defection.csvsafe import line_terminator, neutralise
 
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+    columns = _columns(rows, order)
     safe = [{neutralise(str(k)): neutralise(v) for k, v in row.items()} for row in rows]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=[neutralise(str(c)) for c in columns],
@@ -84,8 +89,8 @@ def to_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def data_table(rows: list[dict], caption: str) -> str:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
+def data_table(rows: list[dict], caption: str, order=None) -> str:
+    columns = _columns(rows, order)
     head = "".join(f'<th scope="col">{escape(str(c))}</th>' for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(row.get(c, '')))}</td>" for c in columns) + "</tr>"
                    for row in rows)
@@ -127,6 +132,11 @@ def chart_key(chart: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+def hashed_files(doctree) -> dict[Path, list[str]]:
+    """The content hashes of the page's charts, whose files the page needs (``finish.remove_stale``)."""
+    return {CHART_DIR: [chart_key(node["chart"]) for node in doctree.findall(dx_chart)]}
+
+
 class ChartFiles:
     """A chart's files in ``folder`` of the output folder, each written once: names carry
     the chart's content hash, so a file that exists holds the right bytes."""
@@ -143,8 +153,8 @@ class ChartFiles:
         path = self.dir / name
         if not path.is_file():
             payload = payload() if callable(payload) else payload
-            if not isinstance(payload, (bytes, str)):
-                payload = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+            if not isinstance(payload, (bytes, str)):  # keys sorted: the same bytes however the chart was stored
+                payload = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             # Written beside and renamed: pages written in parallel may write the same chart.
             part = path.with_name(f".{name}.{os.getpid()}")
             part.write_bytes(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
@@ -195,9 +205,10 @@ def chart_html(files: ChartFiles, prefix: str, eager: bool) -> str:
     tables, links = [], []
     shown = datasets(wide["vega"])
     for i, (name, rows) in enumerate(shown):
-        csv_name = files.write(f".{i + 1}.csv", to_csv(rows))
+        order = chart.get("columns", {}).get(name)
+        csv_name = files.write(f".{i + 1}.csv", to_csv(rows, order))
         links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
-        tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else "")))
+        tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else ""), order))
     png = files.write(".png", lambda: svg_to_png(wide["svg"]))
     described = explore.tree(chart["view"], shown, title) if chart.get("view") else ""
     return (

@@ -18,8 +18,9 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
    stylesheets bundled (``assets``);
 5. last, because it hashes the final HTML: the content policy (``security``), one for the
    whole site (the book's own inline scripts, known from their sources, that pages use);
-6. every changed page written **once**; files named by content hash that no page names
-   any more (charts, quiz keys, bundles) removed.
+6. every changed page written **once**; files named by content hash that no page uses
+   any more removed: charts and quiz keys by the manifest of what each page shows, recorded
+   on ``env`` when the page is read (:func:`remove_stale`), stylesheet bundles by the pages' links.
 
 It runs only for the site builders (``html``, ``dirhtml``): the EPUB builder shares the
 HTML format but none of this. It is connected after every other extension's
@@ -100,6 +101,49 @@ class Site:
         return len(stale)
 
 
+#: What each page's charts and quiz need: {docname: {folder: [file stem, ...]}}, recorded on
+#: ``env`` when the page is read (``doctree-read``), so the files no page needs can be removed
+#: without reading the written pages for their links.
+HASHED_KEY = "dx_hashed_files"
+
+
+def _note_hashed(app: Sphinx, doctree) -> None:
+    from . import charts, questions
+    from .pageflags import per_doc
+
+    found: dict[str, list[str]] = {}
+    for folder, stems in (*charts.hashed_files(doctree).items(), *questions.hashed_files(doctree).items()):
+        found.setdefault(str(folder), []).extend(stems)
+    per_doc(app.env, HASHED_KEY)[app.env.docname] = {k: sorted(set(v)) for k, v in found.items() if v}
+
+
+def remove_stale(app: Sphinx, folders) -> int:
+    """Delete the files in ``folders`` (under the output folder) whose stem (the content hash
+    before the first dot) no page's manifest names; returns how many. A page an incremental
+    build did not read again keeps its manifest, and so its files."""
+    from .pageflags import per_doc
+
+    manifests = per_doc(app.env, HASHED_KEY)
+    unrecorded = set(app.env.found_docs) - set(manifests)
+    if unrecorded:  # an environment from before the manifest: remove nothing rather than too much
+        logger.info("[dxbook] no manifest of hashed files for %d pages: nothing removed", len(unrecorded))
+        return 0
+    needed: dict[str, set[str]] = {}
+    for manifest in manifests.values():
+        for folder, stems in manifest.items():
+            needed.setdefault(folder, set()).update(stems)
+    removed = 0
+    for folder in map(str, folders):
+        target = Path(app.outdir) / folder
+        if not target.is_dir():
+            continue
+        for path in target.iterdir():
+            if path.is_file() and path.name.split(".")[0] not in needed.get(folder, set()):
+                path.unlink()
+                removed += 1
+    return removed
+
+
 def finish(app: Sphinx, exception) -> None:
     if exception is not None or not is_site_build(app):
         return
@@ -121,10 +165,10 @@ def finish(app: Sphinx, exception) -> None:
     # 5. The content policy, last: it hashes the final HTML.
     allowed = security.site_hashes(site.pages.values())  # one policy for every page
     secured = site.edit(lambda page, html: security.secure(page, html, allowed))
-    # 6. Write once; drop hashed files that no page names any more.
+    # 6. Write once; drop hashed files that no page uses any more.
     written = site.write()
-    stale = sum(site.remove_unlinked(*where) for where in (
-        (charts.CHART_DIR.as_posix(), "*"), (questions.KEY_DIR, "*.json"), (assets.BUNDLE_DIR, "dx-*.css")))
+    stale = (remove_stale(app, (charts.CHART_DIR.as_posix(), questions.KEY_DIR))
+             + site.remove_unlinked(assets.BUNDLE_DIR, "dx-*.css"))
     # 7. The teacher pack, from the finished sheets (each with its content policy).
     if pack_names:
         worksheets.teacher_pack(out, pack_names, worksheets.site_icon(app))
@@ -133,5 +177,9 @@ def finish(app: Sphinx, exception) -> None:
 
 
 def setup(app: Sphinx) -> None:
+    from .pageflags import track
+
+    app.connect("doctree-read", _note_hashed)
+    track(app, HASHED_KEY)
     # After the other extensions' build-finished handlers (default priority 500): see above.
     app.connect("build-finished", finish, priority=800)

@@ -442,6 +442,12 @@ def keys_file(keys: dict) -> tuple[str, bytes]:
     return f"{hashlib.sha256(payload).hexdigest()[:16]}.json", payload
 
 
+def hashed_files(doctree) -> dict[str, list[str]]:
+    """The names (without ``.json``) of the keys files of the page's quiz (``finish.remove_stale``)."""
+    return {KEY_DIR: [keys_file({q["id"]: _key(q) for q in node["questions"]})[0].split(".")[0]
+                      for node in doctree.findall(dx_quiz)]}
+
+
 def visit_quiz_html(self, node: dx_quiz) -> None:
     from sphinx.util.osutil import relative_uri
 

@@ -79,6 +79,13 @@ def test_chart_data_offered_as_csv_and_table(app, outputs):
     table = box.find("table", class_="dx-chart-table")
     assert rows and len(table.find("tbody").find_all("tr")) == len(rows)
     assert [th.get_text() for th in table.find("thead").find_all("th")] == list(rows[0])
+    # In the chart's column order, although the stored notebook (nbformat) sorted the rows' keys.
+    from myst_nb.ext.glue import GLUE_PREFIX
+
+    from defection import CHART_MIME
+
+    order = next(iter(outputs[0]["data"][GLUE_PREFIX + CHART_MIME]["columns"].values()))
+    assert list(rows[0]) == order and order != sorted(order)
     png = next(a["href"] for a in box.find_all("a") if a["href"].endswith(".png"))
     assert resolve(app.outdir, CHART_PAGE, png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -196,3 +203,24 @@ def test_chart_files_are_written_once_per_content(tmp_path):
     assert files.write(".svg", lambda: made.append(1) or b"other") == name and not made  # not drawn again
     assert ChartFiles(tmp_path, {**chart, "title": "U"}).key != files.key
     assert [p.name for p in (tmp_path / CHART_DIR).iterdir()] == [name]  # no partial file left
+
+
+def test_files_no_page_needs_are_removed_by_the_manifest(app, outputs):
+    """finish.remove_stale: the charts' and quiz keys' files stay while a page's manifest (recorded
+    on env when it is read) names them; a file from an earlier build that none names goes."""
+    from dxbook import finish
+    from dxbook.charts import CHART_DIR
+
+    build(app, outputs)
+    charts_dir = Path(app.outdir) / CHART_DIR
+    made = sorted(p.name for p in charts_dir.iterdir())
+    assert made, "the chart's files"
+    (charts_dir / "0000000000000000.svg").write_text("<svg/>")  # an earlier build's chart
+    (charts_dir / "0000000000000000.1.csv").write_text("a\n")
+    assert finish.remove_stale(app, [CHART_DIR.as_posix()]) == 2
+    assert sorted(p.name for p in charts_dir.iterdir()) == made
+    manifest = getattr(app.env, finish.HASHED_KEY)
+    assert {name.split(".")[0] for name in made} == set(manifest[CHART_PAGE][CHART_DIR.as_posix()])
+    # The front page shows the chapter's chart, so the chapter's manifest covers its files too.
+    front = soup(app, "index").find("img", class_="dx-chart-light")
+    assert resolve(app.outdir, "index", front["src"]).is_file() and manifest["index"] == {}

@@ -217,3 +217,19 @@ def test_a_question_naming_a_missing_section_stops_the_build(make_app, rootdir, 
     warnings = app.warning.getvalue()  # first, at the quiz in the chapter, when the page was read
     assert "01-quiz-probe.md" in warnings and "questions/01-quiz-probe.yml: no heading or label" in warnings
     assert "no-such-part" in warnings
+
+
+def test_the_keys_file_is_in_the_pages_manifest_and_an_old_one_goes(app):
+    """finish.remove_stale keeps the keys file the quiz names (recorded when the page is read)
+    and removes one an earlier build left."""
+    from dxbook import finish
+
+    app.build()
+    quiz = soup(app, CHAPTER).find("div", class_="dx-quiz")
+    named = resolve(app.outdir, CHAPTER, quiz["data-dx-keys"])
+    stem = named.name.split(".")[0]
+    assert getattr(app.env, finish.HASHED_KEY)[CHAPTER][questions.KEY_DIR] == [stem]
+    old = Path(app.outdir) / questions.KEY_DIR / "0000000000000000.json"
+    old.write_text("{}")
+    assert finish.remove_stale(app, [questions.KEY_DIR]) == 1
+    assert named.is_file() and not old.exists()
