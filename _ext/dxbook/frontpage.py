@@ -43,7 +43,8 @@ class FrontChart(SphinxDirective):
             raise self.error("front-chart: give the chapter and the figure as <docname>#<figure id>")
         from .pageflags import per_doc
 
-        per_doc(self.env, ENV_KEY)[self.env.docname] = sorted({*per_doc(self.env, ENV_KEY).get(self.env.docname, []), src})
+        sources = per_doc(self.env, ENV_KEY)  # the chapters this page shows, for _outdated
+        sources[self.env.docname] = sorted({*sources.get(self.env.docname, []), src})
         node = dx_front_chart(src=src, fig=fig)
         self.set_source_info(node)
         return [node]
