@@ -104,7 +104,10 @@ def _size(svg: str) -> tuple[str, str]:
 
 
 class dx_chart(nodes.General, nodes.Element):
-    """A chart (``defection.charts.render_chart``'s data in ``node["chart"]``); on the front page
+    """A chart: ``defection.charts.render_chart``'s data in ``node["chart"]``, as canonical JSON
+    text (:func:`canonical`), not as nested objects: Sphinx unpickles a chapter's doctree each time
+    a reference to it is resolved, and a chart's thousands of objects made that ten times slower
+    (about 20 s more per cold build). :func:`chart_data` reads it. On the front page
     (``frontpage``) ``node["front"]`` asks for its pictures only, loaded with the page."""
 
 
@@ -123,13 +126,24 @@ class ChartMime:
         env = getattr(renderer.renderer, "sphinx_env", None)
         if env is None or "dxbook" not in env.app.extensions:
             return None
-        return [dx_chart(chart=data.content)]
+        return [dx_chart(chart=canonical(data.content))]
 
 
-def chart_key(chart: dict) -> str:
-    """A chart's files are named by this hash of its content."""
-    text = json.dumps(chart, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+def canonical(chart) -> str:
+    """A chart as JSON text with sorted keys (the same text however the notebook stored it);
+    text is returned as it is."""
+    return chart if isinstance(chart, str) else json.dumps(chart, sort_keys=True, separators=(",", ":"),
+                                                           ensure_ascii=False)
+
+
+def chart_data(node: dx_chart) -> dict:
+    """The chart a node carries, as data."""
+    return json.loads(node["chart"])
+
+
+def chart_key(chart) -> str:
+    """A chart's files are named by this hash of its content (data, or its canonical text)."""
+    return hashlib.sha256(canonical(chart).encode("utf-8")).hexdigest()[:16]
 
 
 def hashed_files(doctree) -> dict[Path, list[str]]:
@@ -141,10 +155,12 @@ class ChartFiles:
     """A chart's files in ``folder`` of the output folder, each written once: names carry
     the chart's content hash, so a file that exists holds the right bytes."""
 
-    def __init__(self, outdir: Path, chart: dict, folder: Path = CHART_DIR):
+    def __init__(self, outdir: Path, chart, folder: Path = CHART_DIR):
+        """``chart``: the chart as data, or as its canonical text (a node's)."""
         self.dir = Path(outdir) / folder
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.chart, self.key = chart, chart_key(chart)
+        self.key = chart_key(chart)
+        self.chart = json.loads(chart) if isinstance(chart, str) else chart
 
     def write(self, suffix: str, payload) -> str:
         """Write ``payload`` (bytes, text, JSON data or a function making bytes) as
@@ -235,7 +251,7 @@ def visit_dx_chart_html(self, node: dx_chart) -> None:
     if node.get("front"):
         self.body.append(_pictures(files, prefix, eager=True, front=True))
         raise nodes.SkipNode
-    eager = not getattr(self, "_dx_chart_eager", False) and not is_heavy(node["chart"]["wide"]["svg"])
+    eager = not getattr(self, "_dx_chart_eager", False) and not is_heavy(files.chart["wide"]["svg"])
     if eager:
         self._dx_chart_eager = True
     self.body.append(chart_html(files, prefix, eager))

@@ -188,11 +188,13 @@ def xhtml(fragment: str) -> str:
 
 
 
-def chart_image(chart: dict, depth: int, outdir: Path) -> str:
-    """A chart's ``<img>`` (XHTML) of its PNG, written under ``outdir`` (``charts.ChartFiles``)."""
+def chart_image(chart, depth: int, outdir: Path) -> str:
+    """A chart's ``<img>`` (XHTML) of its PNG, written under ``outdir`` (``charts.ChartFiles``);
+    ``chart``: its data, or a node's canonical text."""
     from . import charts
 
     files = charts.ChartFiles(outdir, chart, CHART_DIR)
+    chart = files.chart
     svg = chart["wide"]["svg"]
     name = files.write(".png", lambda: charts.svg_to_png(svg))
     width, height = charts._size(svg)

@@ -84,7 +84,9 @@ def _resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
         chart = copy.deepcopy(found[1])
         chart["front"] = True
         href = app.builder.get_relative_uri(docname, src) + "#" + fig
-        title = chart["chart"]["title"]
+        from .charts import chart_data
+
+        title = chart_data(chart)["title"]
         caption = (f'<a href="{escape(href, quote=True)}">{escape(figure_number(app, src, fig))}</a>'
                    + (f": {escape(title)}" if title else "") + ".")
         where = escape(f"{src}#{fig}", quote=True)
