@@ -169,8 +169,8 @@ class ChartFiles:
         path = self.dir / name
         if not path.is_file():
             payload = payload() if callable(payload) else payload
-            if not isinstance(payload, (bytes, str)):  # keys sorted: the same bytes however the chart was stored
-                payload = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            if not isinstance(payload, bytes):  # JSON data as canonical text: the same bytes however stored
+                payload = canonical(payload)
             # Written beside and renamed: pages written in parallel may write the same chart.
             part = path.with_name(f".{name}.{os.getpid()}")
             part.write_bytes(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
