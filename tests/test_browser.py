@@ -101,6 +101,20 @@ def test_print_button_works_without_inline_handlers(browser, server):
         context.close()
 
 
+def test_search_page_puts_the_cursor_in_its_own_field_under_the_policy(browser, server):
+    """The search page's focus script is a file (the policy allows no inline script but the
+    theme-mode switch); it focuses the page's own field, not the hidden one of the dialog."""
+    context, page, errors, foreign = visit(browser, f"{server}/search.html?q=Markov")
+    try:
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.activeElement.closest('.bd-search-container') !== null")
+        assert page.locator("#search-results li").count() > 0
+        assert page.evaluate("DOCUMENTATION_OPTIONS.search_as_you_type") is False  # from dx-settings.js
+        assert page.evaluate("window.__dxViolations") == [] and not errors, errors
+    finally:
+        context.close()
+
+
 # --- The case browser on the data page (defection.tables.case_browser, dx-cases.js) --------------
 # With JavaScript: a labelled filter that hides rows and updates a live count, and column
 # headings that are buttons, sort the rows and set aria-sort. Without it: the whole table.

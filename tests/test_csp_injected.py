@@ -1,10 +1,10 @@
-"""The content policy allows only the book's own inline scripts (issue 27).
+"""The content policy allows only the book's own inline script (issues 27 and 28).
 
-Hashes come from the known sources (registered script bodies, the templates'
-inline scripts), never from the finished page: a script injected into a page
-after the build gets no hash, and Chromium refuses to run it while the page's
-own scripts still run. The site root carries the policy, a title and a
-description.
+One constant policy, hashed once from the book's templates (the theme-mode switch in
+``templates/layout.html``), written by the page template first in ``<head>``; the script
+bodies other extensions register are served as a file. A script injected into a page after
+the build gets no hash, and Chromium refuses to run it while the page's own scripts still
+run. The site root and the printable sheets carry the same policy.
 """
 from __future__ import annotations
 
@@ -18,57 +18,51 @@ from conftest import ROOT, WATCH_POLICY, serve
 
 sys.path.insert(0, str(ROOT / "_ext"))
 
-from dxbook.security import (inline_script_hashes, policy_for, policy_with, root_page, script_hash,  # noqa: E402
-                             secure, site_hashes)
+from dxbook.security import (DATA_TYPES, TEMPLATES, root_page, script_hash, site_policy,  # noqa: E402
+                             template_scripts)
 
 INJECTED = "window.__dxPwned = 1;"
 PAGE = "chapters/01-how-defection-works"
+_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script>", re.S)
 
 
-def _page(head_policy_hashes, body_scripts):
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_with(head_policy_hashes)}">'
-    scripts = "".join(f"<script>{s}</script>" for s in body_scripts)
-    return f'<html><head><meta charset="utf-8">\n{meta}\n<script>own();</script></head><body>{scripts}</body></html>'
+def inline_script_hashes(html: str) -> set[str]:
+    """Hashes of the page's executable inline scripts (not data blocks, not files)."""
+    found = set()
+    for m in _SCRIPT.finditer(html):
+        kind = re.search(r'\stype="([^"]*)"', m["attrs"])
+        if " src=" not in m["attrs"] and not (kind and kind.group(1) in DATA_TYPES):
+            found.add(script_hash(m["body"]))
+    return found
 
 
-def test_only_known_scripts_get_a_hash():
-    html = secure("p", _page([script_hash("own();")], [INJECTED]))
-    policy = re.search(r'Content-Security-Policy" content="([^"]*)"', html).group(1)
-    assert script_hash("own();") in policy
-    assert script_hash(INJECTED) not in policy
-    assert html.count("Content-Security-Policy") == 1
-    assert secure("p", html) == html  # idempotent
+def test_the_policy_allows_the_theme_mode_switch_and_nothing_else():
+    layout = (TEMPLATES / "layout.html").read_text(encoding="utf-8")
+    bodies = template_scripts()
+    assert len(bodies) == 1 and bodies[0] in layout and "localStorage" in bodies[0]
+    assert re.findall(r"'sha256-[^']+'", site_policy()) == [script_hash(bodies[0])]
+    rules = dict(r.strip().split(" ", 1) for r in site_policy().split(";"))
+    assert rules["script-src"] == f"'self' {script_hash(bodies[0])}"
+    assert rules["object-src"] == "'none'" and rules["base-uri"] == "'self'"
 
 
-def test_a_page_without_known_scripts_allows_none():
-    html = "<html><head><meta charset=\"utf-8\"></head><body><script>x()</script></body></html>"
-    assert "sha256" not in policy_for(html)
-    assert "script-src 'self';" in secure("p", html)
+def test_an_inline_script_with_jinja_in_a_template_is_an_error(tmp_path):
+    from sphinx.errors import ExtensionError
+
+    (tmp_path / "layout.html").write_text('<script>var page = "{{ pagename }}";</script>', encoding="utf-8")
+    with pytest.raises(ExtensionError, match="layout.html"):
+        template_scripts(tmp_path)
+    (tmp_path / "layout.html").write_text('<script type="application/json">{"a": "{{ x }}"}</script>'
+                                          '<script src="{{ pathto(\'x.js\', 1) }}"></script>', encoding="utf-8")
+    assert template_scripts(tmp_path) == []  # data blocks and files need no hash
 
 
-def test_the_site_policy_is_the_known_scripts_pages_use():
-    own, other = script_hash("own();"), script_hash("other();")
-    pages = [_page([own], []), _page([own, other], [INJECTED])]  # other(): known, but on no page
-    allowed = site_hashes(pages)
-    assert allowed == {own}
-    out = secure("p", _page([], [INJECTED]), allowed)  # a page whose own head names nothing
-    assert own in out and script_hash(INJECTED) not in out
-    assert secure("p", out, allowed) == out
-
-
-def test_a_policy_planted_in_the_body_adds_nothing():
-    fake = f'<meta http-equiv="Content-Security-Policy" content="{policy_with([script_hash(INJECTED)])}">'
-    html = _page([script_hash("own();")], []).replace("<body>", f"<body>{fake}<script>{INJECTED}</script>")
-    out = secure("p", html)
-    assert script_hash(INJECTED) not in out
-    assert out.count("Content-Security-Policy") == 1
-
-
-def test_root_page_has_title_description_and_no_script():
-    html = secure("index", root_page("Book <b>", 'A "book"', "intro.html", "https://example.org/intro.html"))
+def test_root_page_has_title_description_policy_and_no_script():
+    html = root_page("Book <b>", 'A "book"', "intro.html", "https://example.org/intro.html")
     assert "<title>Book &lt;b&gt;</title>" in html
     assert 'name="description" content="A &quot;book&quot;"' in html
-    assert "Content-Security-Policy" in html and not inline_script_hashes(html)
+    assert f'content="{site_policy()}"' in html and not inline_script_hashes(html)
+    assert html.index("Content-Security-Policy") < html.index("<title>")
 
 
 @pytest.mark.build
@@ -85,9 +79,9 @@ def test_every_page_carries_the_one_policy_that_allows_the_books_own_scripts(sit
         assert len(metas) == 1, path
         policies.add(metas[0])
         allowed = set(re.findall(r"'sha256-[^']+'", metas[0]))
-        assert set(inline_script_hashes(html)) <= allowed, path
-        used |= set(inline_script_hashes(html))
-    assert len(policies) == 1, f"{len(policies)} different policies"
+        assert inline_script_hashes(html) <= allowed, path
+        used |= inline_script_hashes(html)
+    assert policies == {site_policy()}, f"{len(policies)} different policies"
     assert set(re.findall(r"'sha256-[^']+'", policies.pop())) == used
 
 
@@ -125,9 +119,7 @@ def test_chromium_blocks_a_script_injected_into_a_built_page(browser, site, tmp_
                 '<div id="dx-probe" onclick="window.__dxPwned = 3"></div>')
     html = html.replace('<main id="main-content"', injected + '<main id="main-content"', 1) \
         if '<main id="main-content"' in html else html.replace("</body>", injected + "</body>", 1)
-    # The build's last step runs again over the page, as it would if the script had reached
-    # the page during the build (from data or a notebook): it must still get no hash.
-    page_file.write_text(secure(PAGE, html), encoding="utf-8")
+    page_file.write_text(html, encoding="utf-8")
     with serve(copy) as base:
         context = browser.new_context()
         page = context.new_page()
@@ -138,7 +130,7 @@ def test_chromium_blocks_a_script_injected_into_a_built_page(browser, site, tmp_
         assert page.evaluate("window.__dxPwned") is None
         violations = page.evaluate("window.__dxViolations")
         assert violations and all(v.startswith("script-src") for v in violations), violations
-        # The book's own inline scripts still ran: the theme-mode switch and the toggle settings.
+        # The book's own scripts still ran: the theme-mode switch (inline) and the toggle settings (file).
         assert page.evaluate("document.documentElement.dataset.mode") in ("auto", "light", "dark")
         assert page.evaluate("typeof toggleHintShow") == "string"
         context.close()

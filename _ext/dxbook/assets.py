@@ -1,21 +1,28 @@
 """Theme weight: what a page does not use, it does not load.
 
+While pages are written (``html-page-context``, templates, a post-transform):
+
 * sphinx-design's stylesheet and script only on pages that use it; the
   sphinx-thebe stylesheet and scripts on none (Thebe is off);
-* every external script in ``<head>`` deferred (none is needed for the first
-  paint; order is kept), except on the search page, whose tools run at once;
+* every script file in ``<head>`` deferred (none is needed for the first paint;
+  order is kept), except on the search page, whose tools run at once (``_deferring``);
+* Bootstrap's script loaded on the first interaction that needs it (the book's
+  ``templates/layout.html`` names it in a ``<meta>`` for ``dx/dx-site.js``), and the
+  launch menu's logos loaded when shown (``templates/macros/buttons.html``);
+* citations without their tooltip (a full reference repeated on every citation, some
+  30 kB per chapter, that the bibliography already holds: ``bibtex_tooltips: false``)
+  and without an unused wrapper (``SlimCitations``).
+
+At build end (``finish.finish`` calls :func:`finish`), as it needs the whole site:
+
+* every script under ``_static`` minified in place by rjsmin (``minify_scripts``);
 * the Font Awesome CSS and fonts subset to the icons the pages use;
 * every stylesheet minified, and the rules for classes and ids that no page and
   no script names removed, by lightningcss (its ``unused_symbols``, the approach
   of PurgeCSS): a symbol is kept if an element of a built page carries it (class or
   id) or it appears as a word in a script, so classes that scripts add stay; and
   custom properties nothing reads (``drop_properties``);
-* Bootstrap's script loaded on the first interaction that needs it (``lazy_bootstrap``);
-* every script under ``_static`` minified in place by rjsmin (``minify_scripts``);
-* each page's stylesheets joined into one file (``bundle_stylesheets``);
-* citation links lose their ``title`` tooltip, a full reference repeated on
-  every citation (some 30 kB per chapter) that the bibliography already holds,
-  and an unused wrapper (``slim_citations``).
+* each page's stylesheets joined into one file (``bundle_stylesheets``).
 """
 from __future__ import annotations
 
@@ -25,14 +32,15 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 
 logger = logging.getLogger(__name__)
 
 ICON_RULE = re.compile(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"\}')
-_SCRIPT_SRC = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?\ssrc=\"[^\"]*\"[^>]*)>")
 
 
 def unused_assets(body: str) -> tuple[str, ...]:
@@ -57,60 +65,49 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
         seen.add((name, body))
         keep.append(js)
     context["script_files"] = keep
+    if pagename != "search":  # the search page's tools run at once
+        context["js_tag"] = _deferring(context["js_tag"])
 
 
-def defer_scripts(pagename: str, html: str) -> str:
-    """Add ``defer`` to every external script that has neither ``async`` nor ``defer``."""
-    if pagename == "search":
-        return html
+def _deferring(js_tag):
+    """The page template's ``js_tag`` (Sphinx's, which writes one ``<script>``), with ``defer``
+    added to every script file that has neither ``async`` nor ``defer``: none is needed for the
+    first paint, and deferred scripts keep their order. ``documentation_options.js`` stays as it
+    is: it defines a global that scripts use at once; data blocks are not run at all.
+    (Sphinx's own way, ``add_js_file(..., loading_method="defer")``, is set by each extension
+    for its own files; this covers the files other extensions add without it.)"""
 
-    def add(match):
-        attrs = match.group("attrs")
-        # documentation_options.js defines a global that inline theme scripts use at once.
-        if (re.search(r"\s(async|defer)(\s|=|$)", attrs) or 'type="application/json"' in attrs
-                or "documentation_options" in attrs):
-            return match.group(0)
-        return f"<script defer{attrs}>"
+    def tag(js) -> str:
+        out = js_tag(js)
+        attributes = getattr(js, "attributes", None) or {}
+        name = _name(js)
+        if (not name or "async" in attributes or "defer" in attributes or "documentation_options" in name
+                or attributes.get("type") == "application/json" or not out.startswith("<script ")):
+            return out
+        return "<script defer " + out[len("<script "):]
 
-    return _SCRIPT_SRC.sub(add, html)
-
-
-_BOOTSTRAP = re.compile(r'<script defer src="(?P<src>[^"]*_static/scripts/bootstrap\.js[^"]*)"></script>')
-
-
-def lazy_bootstrap(pagename: str, html: str) -> str:
-    """Bootstrap's script (81 kB, a sixth of a chapter's first load) only drives the
-    theme's dropdown menus, tooltips and back-to-top button, none of which the
-    first screen needs: ``dx/dx-site.js`` loads it on the reader's first scroll,
-    hover, focus or click on such a control (the URL is left in a ``<meta>``)."""
-    if pagename == "search":
-        return html
-    match = _BOOTSTRAP.search(html)
-    if not match:
-        return html
-    html = html[:match.start()] + html[match.end():]
-    return html.replace("</head>", f'<meta name="dx-bootstrap" content="{match.group("src")}">\n</head>', 1)
+    return tag
 
 
-_CITE_TITLE = re.compile(r'(<a class="reference internal" href="[^"]*#cite-[^"]*") title="[^"]*"')
 CSS_SYMBOL = re.compile(r"[.#](-?[_a-zA-Z][_a-zA-Z0-9-]*)")
 WORD = re.compile(r"[A-Za-z0-9_-]+")
 
 
-_CITE_SPAN = re.compile(r'<span class="bibtex-citation" id="[^"]+">((?:(?!<span)[^\n])*?)</span>')
+class SlimCitations(SphinxPostTransform):
+    """Citations without sphinxcontrib-bibtex's wrapper ``<span class="bibtex-citation"
+    id="idN">``, whose ids nothing links to and no style uses (the full reference it repeated
+    as every citation link's tooltip is off by its own option, ``bibtex_tooltips: false`` in
+    ``_config.yml``, as the bibliography holds it). Together some 35 kB a chapter. After
+    Sphinx's reference resolver (priority 10), which resolves the citations."""
 
+    default_priority = 20
+    formats = ("html",)
 
-def slim_citations(pagename: str, html: str) -> str:
-    """Citation links without their ``title`` (the full reference, repeated on every
-    citation; the bibliography holds it) and without sphinxcontrib-bibtex's wrapper
-    ``<span class="bibtex-citation" id="idN">``, whose ids nothing links to and no
-    style uses. Together some 35 kB a chapter."""
-    return _CITE_SPAN.sub(r"\1", _CITE_TITLE.sub(r"\1", html))
-
-
-def lazy_images(pagename: str, html: str) -> str:
-    """Theme images (the launch menu's logos) load when shown, not with the page."""
-    return re.sub(r'<img (?![^>]*\bloading=)(?=[^>]*src="[^"]*_static/images/)', '<img loading="lazy" ', html)
+    def run(self, **kwargs) -> None:
+        for node in list(self.document.findall(nodes.inline)):
+            if "bibtex-citation" in node["classes"]:
+                # Its children take its place; its own ids and class go with it (nothing uses them).
+                node.parent.replace(node, list(node.children))
 
 
 def unused_symbols(css: str, used_words: set[str]) -> set[str]:
@@ -361,15 +358,12 @@ def minify_scripts(outdir: Path) -> tuple[int, int]:
 
 
 def finish(app: Sphinx, site) -> None:
-    """At build end (``finish``), on the site's pages in memory (``finish.Site``): each
-    page's scripts deferred, citations slimmed, theme images and Bootstrap made lazy; the
+    """At build end (``finish``), on the site's pages in memory (``finish.Site``): the
     scripts minified (first: the stylesheet pruning reads their words, in a cold build and an
     incremental one alike); then the icon fonts subset, the stylesheets pruned and each page's
     stylesheets bundled."""
     before, after = minify_scripts(site.outdir)
     logger.info("[dxbook] scripts: %d kB -> %d kB (minified)", before // 1024, after // 1024)
-    site.edit(lambda page, html: lazy_bootstrap(
-        page, lazy_images(page, slim_citations(page, defer_scripts(page, html)))))
     slim_icons(site)
     pages, bundles = bundle_stylesheets(site)
     logger.info("[dxbook] stylesheets bundled: %d pages, %d bundles", pages, bundles)
@@ -494,4 +488,5 @@ def bundle_stylesheets(site) -> tuple[int, int]:
 
 
 def setup(app: Sphinx) -> None:
+    app.add_post_transform(SlimCitations)
     app.connect("html-page-context", _page_context, priority=600)

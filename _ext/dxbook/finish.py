@@ -16,11 +16,14 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
 4. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
    from the words of every page, icon fonts subset, stylesheets pruned, and each page's
    stylesheets bundled (``assets``);
-5. last, because it hashes the final HTML: the content policy (``security``), one for the
-   whole site (the book's own inline scripts, known from their sources, that pages use);
-6. every changed page written **once**; files named by content hash that no page uses
+5. every changed page written **once**; files named by content hash that no page uses
    any more removed: charts and quiz keys by the manifest of what each page shows, recorded
-   on ``env`` when the page is read (:func:`remove_stale`), stylesheet bundles by the pages' links.
+   on ``env`` when the page is read (:func:`remove_stale`), stylesheet bundles by the pages' links;
+6. the teacher pack, from the finished sheets.
+
+The content policy is not here: it is one constant, written into every page's ``<head>`` by
+the page template (``security``), and into the pages made here (sheets, the site root) by
+their own templates.
 
 It runs only for the site builders (``html``, ``dirhtml``): the EPUB builder shares the
 HTML format but none of this. It is connected after every other extension's
@@ -162,18 +165,14 @@ def finish(app: Sphinx, exception) -> None:
     publish.neutralise(app)
     # 4. Theme weight: per page, then from the words of the whole site.
     assets.finish(app, site)
-    # 5. The content policy, last: it hashes the final HTML.
-    allowed = security.site_hashes(site.pages.values())  # one policy for every page
-    secured = site.edit(lambda page, html: security.secure(page, html, allowed))
-    # 6. Write once; drop hashed files that no page uses any more.
+    # 5. Write once; drop hashed files that no page uses any more.
     written = site.write()
     stale = (remove_stale(app, (charts.CHART_DIR.as_posix(), questions.KEY_DIR))
              + site.remove_unlinked(assets.BUNDLE_DIR, "dx-*.css"))
-    # 7. The teacher pack, from the finished sheets (each with its content policy).
+    # 6. The teacher pack, from the finished sheets (each with its content policy).
     if pack_names:
         worksheets.teacher_pack(out, pack_names, worksheets.site_icon(app))
-    logger.info("[dxbook] finished %d pages (policy on %d), %d written, %d stale files removed",
-                len(site.pages), secured, written, stale)
+    logger.info("[dxbook] finished %d pages, %d written, %d stale files removed", len(site.pages), written, stale)
 
 
 def setup(app: Sphinx) -> None:

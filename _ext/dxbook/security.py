@@ -1,49 +1,51 @@
-"""A strict Content-Security-Policy on every page.
+"""``html-page-context``: one constant Content-Security-Policy on every page.
 
-The policy allows scripts from the site itself and, by SHA-256 hash, only the
-book's own small inline scripts: nothing else runs, no inline event handlers,
-no ``eval`` (the live charts use Vega's CSP-safe expression interpreter), no
-other host. Styles are 'self' plus inline style attributes, which the theme and
-the chart SVGs use and which cannot run code.
+The policy allows scripts from the site itself and, by SHA-256 hash, exactly one inline
+script: the theme-mode switch in the book's ``templates/layout.html``, which must run
+before the first paint. Nothing else runs: no other inline script, no inline event
+handler, no ``eval`` (the live charts use Vega's CSP-safe expression interpreter), no
+other host. Styles are 'self' plus inline style attributes, which the theme and the chart
+SVGs use and which cannot run code.
 
-Which inline scripts are "the book's own" is decided from their sources, never
-from the finished page (an injected inline script must not be hashed):
+The policy is the same text on every page and is known before any page is written
+(:func:`site_policy`, hashed once from the template's source), so the page template writes
+it first in ``<head>`` and nothing edits a page afterwards:
 
-* while a page is rendered (``html-page-context``), the known scripts are the
-  bodies registered with ``add_js_file(None, body=...)`` (the theme's options,
-  sphinx-togglebutton's settings; the theme's per-page page name is dropped, as
-  the book has no version switcher to use it) and the inline ``<script>``
-  blocks of the templates (the theme-mode switch in ``templates/layout.html``,
-  the search page's focus script), rendered with that page's context; their
-  hashes go into the page's ``<head>``;
-* at build end (``finish``) the site's one policy is made of the hashes of
-  scripts that a page both knows and still contains (:func:`site_hashes`), and
-  every page carries that same policy; a script added to a page by anything
-  else (data, a notebook output, an edit of the written file) is known to no
-  page, gets no hash and does not run.
+* the script bodies other extensions register with ``add_js_file(None, body=...)``
+  (sphinx-togglebutton's settings, the theme's search-as-you-type option) are moved into
+  one file, ``_static/dx/dx-settings.js``, loaded where the first of them stood; the
+  theme's per-page page name is dropped, as the book has no version switcher to use it;
+* the theme's search page focus script is a file (``templates/search.html``,
+  ``static/dx/dx-search.js``);
+* an inline script in the book's templates that Jinja would change from page to page
+  (``{{ ... }}`` inside it) is an error: it would need a hash per page.
 
-Nothing else is edited after a page is written: sphinx-thebe's dead configuration
-(it writes it even with Thebe off) leaves the doctree when it is resolved
-(``doctree-resolved``); the theme's print button carries ``data-dx-print``
-(wired by ``dx-site.js``) instead of an inline ``onclick``, and its links that
-open a new window carry ``rel="noopener noreferrer"``, from the book's copy of
-the theme's button macros (``templates/macros/buttons.html``); raw HTML in the
-chapters that opens a new window gets the same ``rel`` in a post-transform
-(``SafeNewWindows``). The site's root ``index.html`` (a bare redirect written by
-sphinx-external-toc) becomes a small page with a title, a description and the
-policy.
+A script that reaches a page any other way (data, a notebook output, an edit of the written
+file) has no hash and does not run.
+
+Also here, none of it an edit of a written page: sphinx-thebe's dead configuration (it
+writes it even with Thebe off) leaves the doctree when it is resolved
+(``doctree-resolved``); the theme's print button carries ``data-dx-print`` (wired by
+``dx-site.js``) instead of an inline ``onclick``, and its links that open a new window
+carry ``rel="noopener noreferrer"``, from the book's copy of the theme's button macros
+(``templates/macros/buttons.html``); raw HTML in the chapters that opens a new window gets
+the same ``rel`` in a post-transform (``SafeNewWindows``). The site's root ``index.html``
+(a bare redirect written by sphinx-external-toc) becomes a small page with a title, a
+description and the policy (:func:`write_root_index`, at build end).
 """
 from __future__ import annotations
 
 import base64
 import functools
 import hashlib
+import os
 import re
-from html import escape, unescape
+from html import escape
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
@@ -58,10 +60,15 @@ POLICY = ("default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsa
           "object-src 'none'; frame-src 'none'; worker-src 'self'; base-uri 'self'; form-action 'self'")
 
 _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>(?:\s[^>]*)?)>(?P<body>.*?)</script>", re.S)
-_CSP_META = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
-_CSP_META_CONTENT = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"')
-_HASH = re.compile(r"'sha256-[A-Za-z0-9+/=]+'")
 _BLANK = re.compile(r"<a\s(?P<attrs>[^>]*\btarget=\"_blank\"[^>]*)>")
+
+#: The book's templates: the only place an inline script the policy allows may come from.
+TEMPLATES = Path(__file__).parent / "templates"
+#: Where the registered script bodies go (under ``_static``).
+SETTINGS_JS = "dx/dx-settings.js"
+#: The theme's one inline script that differs from page to page (pydata-sphinx-theme sets
+#: the page name for its version switcher, which this book does not use): dropped.
+_PER_PAGE_SCRIPT = "DOCUMENTATION_OPTIONS.pagename = "
 
 
 def _is_executable(attrs: str) -> bool:
@@ -76,92 +83,82 @@ def script_hash(body: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode() + "'"
 
 
-def inline_script_hashes(html: str) -> list[str]:
-    """CSP source expressions for every executable inline script, in page order."""
-    found = [script_hash(m.group("body")) for m in _INLINE_SCRIPT.finditer(html) if _is_executable(m.group("attrs"))]
-    return list(dict.fromkeys(found))
-
-
 def policy_with(hashes) -> str:
     return POLICY.format(hashes="".join(" " + h for h in hashes))
 
 
-def known_hashes(html: str) -> set[str]:
-    """The hashes the page's own ``<head>`` policy allows (written from the known sources
-    when the page was rendered). Only ``<head>`` is read: page content cannot add to it."""
-    end = html.find("</head>")
-    m = _CSP_META_CONTENT.search(html[: end if end >= 0 else 0])
-    return set(_HASH.findall(m.group(1))) if m else set()
-
-
-def policy_for(html: str) -> str:
-    """The policy for a finished page: the known scripts that it still contains."""
-    allowed = known_hashes(html)
-    return policy_with(h for h in inline_script_hashes(html) if h in allowed)
-
-
-# --- the known inline scripts, from their sources ------------------------------
-
-
-def template_scripts(pathchain) -> list[str]:
-    """The bodies of the inline, executable ``<script>`` blocks in the templates (Jinja source)."""
+def template_scripts(folder: Path = TEMPLATES) -> list[str]:
+    """The bodies of the inline, executable ``<script>`` blocks in the templates of ``folder``
+    (their Jinja source). A body with Jinja in it is an error: it could differ from page to
+    page, and the policy is one for the whole site."""
     bodies = []
-    for folder in map(Path, dict.fromkeys(pathchain)):
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*.html")):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            for m in _INLINE_SCRIPT.finditer(text):
-                if _is_executable(m.group("attrs")) and m.group("body").strip():
-                    bodies.append(m.group("body"))
+    for path in sorted(Path(folder).rglob("*.html")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for m in _INLINE_SCRIPT.finditer(text):
+            body = m.group("body")
+            if not (_is_executable(m.group("attrs")) and body.strip()):
+                continue
+            if "{{" in body or "{%" in body or "{#" in body:
+                raise ExtensionError(f"{path}: an inline script with Jinja in it would need a different "
+                                     "content-policy hash on each page; move its data to an attribute or a file")
+            bodies.append(body)
     return list(dict.fromkeys(bodies))
 
 
-@functools.lru_cache(maxsize=8)
-def _template_scripts_of(pathchain: tuple) -> tuple[str, ...]:
-    """template_scripts, read once per set of template folders (not once per page); kept
-    here rather than on ``app``, so nothing is added to Sphinx's objects."""
-    return tuple(template_scripts(pathchain))
+@functools.lru_cache(maxsize=4)
+def site_policy(folder: Path = TEMPLATES) -> str:
+    """The site's one policy: 'self' and the hashes of the book's template scripts, computed
+    once (the templates are read when the first page is written)."""
+    return policy_with(sorted({script_hash(b) for b in template_scripts(folder)}))
 
 
-def _render(app: Sphinx, source: str, context: dict) -> str | None:
-    try:
-        out = app.builder.templates.render_string(source, context)
-    except Exception:  # a snippet that needs another template's macros: not on this page
-        return None
-    if source.endswith("\n") and not out.endswith("\n"):  # Jinja drops one trailing newline
-        out += "\n"
-    return out
+def _write_settings(outdir: Path, bodies: list[str]) -> None:
+    """The registered script bodies as one file (written once per build, atomically: the pages
+    of a parallel build all write the same bytes). Minified here, so ``assets.minify_scripts``
+    leaves it as it is and the checksum Sphinx puts in its URL stays true."""
+    import rjsmin
+
+    text = rjsmin.jsmin("\n".join(b.rstrip().rstrip(";") + ";" for b in bodies)) + "\n"
+    target = Path(outdir) / "_static" / SETTINGS_JS
+    if _SETTINGS_WRITTEN.get(target) == text or (target.is_file() and target.read_text(encoding="utf-8") == text):
+        _SETTINGS_WRITTEN[target] = text
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(f".{target.name}.{os.getpid()}")
+    part.write_text(text, encoding="utf-8")
+    os.replace(part, target)
+    _SETTINGS_WRITTEN[target] = text
 
 
-def page_known_hashes(app: Sphinx, context: dict) -> list[str]:
-    """Hashes of the inline scripts this page may contain: registered script bodies and
-    the templates' inline scripts rendered with the page's context."""
-    bodies = [js.attributes["body"] for js in context.get("script_files", [])
-              if getattr(js, "attributes", None) and js.attributes.get("body") and not getattr(js, "filename", "")]
-    for source in _template_scripts_of(tuple(getattr(app.builder.templates, "pathchain", []))):
-        if "{" in source:
-            rendered = _render(app, source, context)
-            if rendered is not None:
-                bodies.append(rendered)
-        else:
-            bodies.append(source)
-    return sorted({script_hash(b) for b in bodies})
+_SETTINGS_WRITTEN: dict[Path, str] = {}
 
 
-#: The theme's one inline script that differs from page to page (pydata-sphinx-theme sets
-#: the page name for its version switcher, which this book does not use). Without it every
-#: page has the same inline scripts, so the site has one policy.
-_PER_PAGE_SCRIPT = "DOCUMENTATION_OPTIONS.pagename = "
+def _builder_inited(app: Sphinx) -> None:
+    app.add_js_file(SETTINGS_JS)  # placed on each page where the first registered body stood
 
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     if app.builder.format != "html":
         return
-    context["script_files"] = [js for js in context.get("script_files", [])
-                               if not str(getattr(js, "attributes", {}).get("body", "")).startswith(_PER_PAGE_SCRIPT)]
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_with(page_known_hashes(app, context))}">'
-    context["metatags"] = context.get("metatags", "") + "\n" + meta + "\n"
+    bodies, kept, at, settings = [], [], None, None
+    for js in context.get("script_files", []):
+        attributes = getattr(js, "attributes", None) or {}
+        filename = str(getattr(js, "filename", js) or "")
+        if not filename and attributes.get("body"):
+            body = str(attributes["body"])
+            if not body.startswith(_PER_PAGE_SCRIPT):
+                at = len(kept) if at is None else at
+                bodies.append(body)
+        elif filename.endswith(SETTINGS_JS):
+            settings = js
+        else:
+            kept.append(js)
+    if bodies and settings is not None:
+        _write_settings(app.outdir, bodies)
+        kept.insert(at, settings)
+    context["script_files"] = kept
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{site_policy()}">'
+    context["metatags"] = meta + "\n" + context.get("metatags", "")
 
 
 class SafeNewWindows(SphinxPostTransform):
@@ -205,43 +202,14 @@ def _secure_link(match) -> str:
     return f"<a {attrs}>"
 
 
-def site_hashes(pages) -> set[str]:
-    """The hashes of the site's policy: every inline script that a page's own ``<head>``
-    policy knows (from the sources, when the page was rendered) and that the page still
-    contains, over all pages. One set for the whole site, so every page carries the same
-    policy and a server could send it as one header; a script that reached a page any other
-    way is known to no page and gets no hash."""
-    found: set[str] = set()
-    for html in pages:
-        found.update(set(inline_script_hashes(html)) & known_hashes(html))
-    return found
-
-
-def secure(pagename: str, html: str, allowed: set[str] | None = None) -> str:
-    """The page's HTML with the policy in force (idempotent): the site's policy
-    (``allowed``, from :func:`site_hashes`), or, without it, this page's own."""
-    if "<head>" not in html:  # a fragment (e.g. a notebook's HTML output), not a page
-        return html
-    # Read before the known policy is removed from <head>.
-    policy = policy_for(html) if allowed is None else policy_with(sorted(allowed))
-    html = _CSP_META.sub("", html)
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">\n'
-    # The policy must come before any script: put it first in <head>, after the charset.
-    charset = re.search(r"<meta charset=[^>]*>\n?", html)
-    at = charset.end() if charset else html.index("<head>") + len("<head>")
-    return html[:at] + meta + html[at:]
-
-
 # --- the site root ---------------------------------------------------------------
 
-_REDIRECT = re.compile(r'^\s*<meta http-equiv="Refresh" content="0; url=(?P<url>[^"]+)"\s*/?>\s*$')
-_DESCRIPTION = re.compile(r'<meta name="description" content="(?P<content>[^"]*)"')
-
-
-def root_page(title: str, description: str, target: str, canonical: str = "") -> str:
-    """The site root: a page that sends the reader on to the book's first page."""
+def root_page(title: str, description: str, target: str, canonical: str = "", policy: str = "") -> str:
+    """The site root: a page that sends the reader on to the book's first page, with the
+    site's content policy first in ``<head>``."""
     t, d, u, c = (escape(x, quote=True) for x in (title, description, target, canonical))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy or site_policy()}\">\n"
             f"<title>{t}</title>\n<meta name=\"description\" content=\"{d}\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             + (f"<link rel=\"canonical\" href=\"{c}\">\n" if c else "") +
@@ -250,30 +218,31 @@ def root_page(title: str, description: str, target: str, canonical: str = "") ->
 
 
 def write_root_index(app: Sphinx) -> bool:
-    """Replace the bare redirect at the site root with :func:`root_page` (idempotent)."""
-    out = Path(app.outdir)
-    index = out / "index.html"
+    """The site root (``index.html``) as :func:`root_page`, when the book's first page has another
+    name: it replaces the bare redirect sphinx-external-toc writes there (which leaves an existing
+    ``index.html`` alone in later builds). The description is the first page's own
+    (``metadata.description`` of its doctree). Returns whether the file changed."""
+    from .metadata import description
+
     master = str(app.config.root_doc)
     if master == "index":
         return False
     target = f"{master}.html"
-    if index.is_file() and not _REDIRECT.match(index.read_text(encoding="utf-8")):
-        return False  # already ours (or a real page)
     title = app.config.html_title or app.config.project
-    description = ""
-    first = out / target
-    if first.is_file():
-        m = _DESCRIPTION.search(first.read_text(encoding="utf-8"))
-        description = unescape(m.group("content")) if m else ""
-    description = description or f"{title}, an open textbook."
+    text = description(app.env.get_doctree(master)) if master in app.env.all_docs else ""
     base = str(getattr(app.config, "html_baseurl", "") or "")
     canonical = (base.rstrip("/") + "/" + target) if base else ""
-    index.write_text(root_page(title, description, target, canonical), encoding="utf-8")
+    html = root_page(title, text or f"{title}, an open textbook.", target, canonical)
+    index = Path(app.outdir) / "index.html"
+    if index.is_file() and index.read_text(encoding="utf-8") == html:
+        return False
+    index.write_text(html, encoding="utf-8")
     return True
 
 
 def setup(app: Sphinx) -> None:
     app.add_post_transform(SafeNewWindows)
     app.connect("doctree-resolved", _drop_thebe_config, priority=900)  # after sphinx-thebe's (500)
+    app.connect("builder-inited", _builder_inited)
     # Last, after every other handler has registered its page scripts.
     app.connect("html-page-context", _page_context, priority=1000)

@@ -27,6 +27,7 @@ from sphinx.util import logging
 
 from . import cartridge, lms, teaching
 from .questions import TYPE_NAMES, answer_text, inline, link_sections, load_bank, options_of, section_titles
+from .security import site_policy
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+{policy}<meta name="viewport" content="width=device-width, initial-scale=1">
 {robots}<title>{title} — Defection Explained</title>
 <meta name="description" content="{description}">
 {style}
@@ -82,7 +83,10 @@ def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon
     style = f"<style>{css}</style>" if css else '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">'
     if site:
         style = f'<base href="{escape(site.rstrip("/"))}/{kind}/">\n{style}'
-    return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
+    # The site's content policy (the sheets run no script); a copy that stands alone in an LMS
+    # keeps none, as before: the LMS page around it sets its own.
+    policy = "" if css else f'<meta http-equiv="Content-Security-Policy" content="{site_policy()}">\n'
+    return PAGE.format(policy=policy, robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
                        chapter=escape(chapter or title), docname=docname, body=body, icon=link, style=style)
 
 
