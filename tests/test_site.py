@@ -168,10 +168,23 @@ def test_every_page_has_description_and_open_graph_tags(site):
             assert f'<meta property="{prop}" content="' in text, f"{name}: {prop}"
 
 
-def test_sitemap_lists_every_page(site):
+def test_sitemap_lists_every_page_search_engines_may_list(site):
+    """Every page of the book and every printable sheet is in the sitemap, except the pages
+    marked "noindex" (teacher pages, answer keys, self-check answers, card sets): a page kept
+    from search engines is not offered to them either."""
     sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
-    for name in toc_docnames():
-        assert f"/{name}.html</loc>" in sitemap, name
+    pages = [p for p in site.rglob("*.html") if "_static" not in p.relative_to(site).parts
+             and p.relative_to(site).as_posix() != "index.html"]  # the root: a redirect to the first page
+    assert len(pages) >= len(toc_docnames()) + 20  # the book's pages and the sheets
+    kept_out = 0
+    for path in pages:
+        rel = path.relative_to(site).as_posix()
+        robots = re.search(r'<meta name="robots" content="([^"]*)"', path.read_text(encoding="utf-8"))
+        noindex = bool(robots and "noindex" in robots.group(1))
+        kept_out += noindex
+        assert (f"/{rel}</loc>" in sitemap) != noindex, rel
+    assert kept_out >= 5 + 12  # the teacher pages, and keys, answers and cards of four chapters
+    assert "/worksheets/01-how-defection-works.html</loc>" in sitemap
     assert "Sitemap:" in (site / "robots.txt").read_text()
 
 

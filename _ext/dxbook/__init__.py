@@ -13,16 +13,20 @@
 ``metadata``  meta description and Open Graph tags
 ``notebooks`` the downloadable student and teacher notebooks, from each chapter's
               resolved doctree (``doctree-resolved``)
-``assets``    theme weight: unused stylesheets/scripts dropped, icons subset
-``security``  a strict Content-Security-Policy on every page, no inline
-              handlers, no dead Thebe configuration, safe new-window links
+``assets``    theme weight: unused stylesheets/scripts dropped and scripts
+              deferred as pages are written; at build end icons subset, CSS
+              pruned and bundled, scripts minified
+``security``  one constant Content-Security-Policy, written by the page
+              template (``html-page-context``); no inline handlers, no dead
+              Thebe configuration, safe new-window links
 ``publish``   data files, CITATION.cff and the package wheel served by the site
 ``questions`` the question bank: validation and the page's "Check your
               understanding" (``{dx-quiz}``: a node whose HTML visitor writes the
               answer keys to a file of their own; ``dx-quiz.js``); each chapter's
               section titles, recorded from its doctree (``doctree-read``)
-``worksheets`` worksheets, answer keys and LMS exports (``lms``, ``cartridge``)
-              per chapter
+``worksheets`` worksheets, answer keys and the other printable sheets, pages
+              from ``html-collect-pages`` (``templates/dx-sheet.html``); LMS
+              exports (``lms``, ``cartridge``) per chapter
 ``teaching``  the teacher's printed kit (keys, tasks, cards, vocabulary) from
               ``teaching/*.yml``; chapters' exercises and solutions from the doctree
 ``readability`` the teacher guide's words, reading time and reading level,
@@ -51,7 +55,7 @@ from pathlib import Path
 from sphinx.application import Sphinx
 
 from . import a11y, assets, cache, charts, editions, finish, metadata, notebooks, publish, questions, security
-from . import casebrowser, epub, frontpage, history, pageflags, readability, releases, teaching
+from . import casebrowser, epub, frontpage, history, pageflags, readability, releases, teaching, worksheets
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,8 +79,9 @@ def setup(app: Sphinx):
     teaching.setup(app)
     releases.setup(app)
     epub.setup(app)  # the EPUB edition (tools/epub.py): the epub builder only, plus the download menu entry
-    security.setup(app)  # last: it hashes the final HTML
-    finish.setup(app)  # the one pass over the written site (worksheets, assets, ... in order)
+    worksheets.setup(app)  # the printable sheets: pages from html-collect-pages
+    security.setup(app)  # the content policy; its page handler runs last (it moves other handlers' script bodies)
+    finish.setup(app)  # the one pass over the written site (notebooks, assets, ... in order)
     app.config.html_static_path.append(str(HERE / "static"))
     app.config.html_extra_path.append(str(HERE / "extra"))
     app.config.templates_path.append(str(HERE / "templates"))

@@ -7,8 +7,8 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
 
 1. files that are not pages (or are pages Sphinx does not write): the data copies and
    the package wheel (``publish``), the editions archive (``releases``), the student
-   and teacher notebooks (``notebooks``), the printable sheets, keys and LMS files
-   (``worksheets``: pages too, so before step 2), the site root page (``security``);
+   and teacher notebooks (``notebooks``), the site root page (``security``). (The
+   printable sheets are pages Sphinx writes: ``worksheets.collect_pages``.);
 2. every page read **once** (charts and quiz keys are already in their files: their nodes'
    HTML visitors, ``charts.visit_dx_chart_html`` and ``questions.visit_quiz_html``, wrote
    them when the page was written);
@@ -22,8 +22,8 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
 6. the teacher pack, from the finished sheets.
 
 The content policy is not here: it is one constant, written into every page's ``<head>`` by
-the page template (``security``), and into the pages made here (sheets, the site root) by
-their own templates.
+the page templates (``security``; the sheets' template too), and into the site root by
+``security.root_page``.
 
 It runs only for the site builders (``html``, ``dirhtml``): the EPUB builder shares the
 HTML format but none of this. It is connected after every other extension's
@@ -157,7 +157,6 @@ def finish(app: Sphinx, exception) -> None:
     publish.publish_files(app)
     releases.copy_archive(releases.archive_dir(), out)
     notebooks.write(app)
-    pack_names = worksheets.write(app)
     security.write_root_index(app)
     # 2. Every page, read once. (Charts and quiz keys went to their files as the pages were written.)
     site = Site(out)
@@ -170,6 +169,7 @@ def finish(app: Sphinx, exception) -> None:
     stale = (remove_stale(app, (charts.CHART_DIR.as_posix(), questions.KEY_DIR))
              + site.remove_unlinked(assets.BUNDLE_DIR, "dx-*.css"))
     # 6. The teacher pack, from the finished sheets (each with its content policy).
+    pack_names = worksheets.pack_names(app)
     if pack_names:
         worksheets.teacher_pack(out, pack_names, worksheets.site_icon(app))
     logger.info("[dxbook] finished %d pages, %d written, %d stale files removed", len(site.pages), written, stale)

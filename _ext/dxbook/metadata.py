@@ -69,7 +69,8 @@ def tags(site_title: str, page_title: str, desc: str, url: str, is_article: bool
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     site_title = app.config.html_title
-    desc = description(doctree) or site_title
+    sheet = context.get("dx_sheet") or {}  # a printable page (worksheets.collect_pages)
+    desc = description(doctree) or sheet.get("description") or site_title
     url = (app.config.html_baseurl or "") + pagename + ".html"
     is_front = pagename == app.config.root_doc
     context["metatags"] = context.get("metatags", "") + tags(
@@ -77,7 +78,7 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     if is_front:
         # templates/layout.html: the <title> names the book once (the theme would repeat it).
         context["dx_front_title"] = front_title(site_title)
-    if pagename.startswith(TEACHER_PAGES):
+    if pagename.startswith(TEACHER_PAGES) or sheet.get("noindex"):
         # Public, as everything on a static site is (the teacher guide says so), but not
         # offered to students by search engines.
         context["metatags"] += '<meta name="robots" content="noindex" />\n'
@@ -85,6 +86,21 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
 
 #: Pages for teachers: not listed by search engines (the printed keys carry the same tag).
 TEACHER_PAGES = ("chapters/teachers/",)
+
+
+def noindex_patterns() -> list[str]:
+    """The pages marked "noindex" (teacher pages; the sheets ``worksheets.KINDS`` keeps out of
+    search engines), as sitemap patterns: a page search engines are asked not to list is not
+    offered to them in the sitemap either."""
+    from .worksheets import KINDS
+
+    return [f"{prefix}*" for prefix in TEACHER_PAGES] + [f"{kind}/*" for kind, (_, index, _) in KINDS.items() if not index]
+
+
+def _exclude_from_sitemap(app: Sphinx, config) -> None:
+    if hasattr(config, "sitemap_excludes"):  # sphinx-sitemap is loaded
+        config.sitemap_excludes = [*config.sitemap_excludes,
+                                   *(p for p in noindex_patterns() if p not in config.sitemap_excludes)]
 
 
 def _complete_sitemap(app: Sphinx):
@@ -106,14 +122,19 @@ def _complete_sitemap(app: Sphinx):
             queued.append(links.get_nowait())
         except queue.Empty:
             break
+    from fnmatch import fnmatch
+
     suffix = app.config.html_file_suffix or ".html"
     have = {link for link, _ in queued}
-    queued += [(docname + suffix, None) for docname in sorted(app.env.found_docs) if docname + suffix not in have]
+    excluded = getattr(app.config, "sitemap_excludes", [])
+    queued += [(docname + suffix, None) for docname in sorted(app.env.found_docs)
+               if docname + suffix not in have and not any(fnmatch(docname + suffix, p) for p in excluded)]
     for item in queued:
         links.put(item)
     return []  # no pages of its own
 
 
 def setup(app: Sphinx) -> None:
+    app.connect("config-inited", _exclude_from_sitemap, priority=800)  # after sphinx-sitemap's config values
     app.connect("html-page-context", _page_context)
     app.connect("html-collect-pages", _complete_sitemap)

@@ -1,7 +1,8 @@
 """Printable worksheets, answer keys and the teacher's kit, and the LMS exports, from the
 question bank (``questions/``) and the teaching files (``teaching/``).
 
-At build end (``build-finished``, after the notebooks), for every chapter with a question file:
+``html-collect-pages`` (:func:`collect_pages`), for every chapter with a question file, pages
+of the site from ``templates/dx-sheet.html``:
 
 * ``worksheets/<chapter>.html``: the quiz (boxes to tick, lines to write on, options
   lettered in the bank's seeded order), the discussion questions, a by-hand task with
@@ -11,9 +12,10 @@ At build end (``build-finished``, after the notebooks), for every chapter with a
 * ``answers/<chapter>.html``: the quiz's answers and explanations only, for a reader
   without JavaScript (linked, folded, from the chapter's quiz; ``noindex``);
 * ``tasks/``, ``cards/``, ``vocabulary/<chapter>.html``: see ``teaching``;
-* ``questions/<chapter>-canvas-qti.zip``, ``-moodle.xml``, ``.gift.txt`` (``lms``), and
-  ``.imscc`` (``cartridge``);
-* ``teacher-pack.zip``: every key, sheet, card set and teacher notebook, in one file.
+and, as files, ``questions/<chapter>-canvas-qti.zip``, ``-moodle.xml``, ``.gift.txt`` (``lms``),
+and ``.imscc`` (``cartridge``). At build end (``finish``), from the finished sheets,
+``teacher-pack.zip`` (:func:`teacher_pack`): every key, sheet, card set and teacher notebook,
+in one file.
 
 ``make pdf`` prints the sheets to PDF into the site (``pdf/``).
 """
@@ -27,7 +29,6 @@ from sphinx.util import logging
 
 from . import cartridge, lms, teaching
 from .questions import TYPE_NAMES, answer_text, inline, link_sections, load_bank, options_of, section_titles
-from .security import site_policy
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +38,11 @@ PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-{policy}<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 {robots}<title>{title} — Defection Explained</title>
 <meta name="description" content="{description}">
 {style}
-{icon}</head>
+</head>
 <body>
 <main class="dx-sheet">
 <p class="dx-sheet-book">Defection Explained · <a href="../{docname}.html">{chapter}</a></p>
@@ -70,24 +71,19 @@ KINDS = {
 }
 
 
-def page(kind: str, title: str, docname: str, body: str, chapter: str = "", icon: str = "", css: str = "",
-         site: str = "") -> str:
-    """A printable page; ``icon`` is the site's icon file in ``_static`` (as every page names it, so
-    the browser does not ask for a /favicon.ico that does not exist). A page that stands alone (in a
-    Common Cartridge, where the site's files are not) gets ``css`` inlined, no icon, and a ``<base>``
-    in the folder it has on ``site`` (the site's address), so its links to the chapter, its sections
-    and the references lead to the site."""
+def page(kind: str, title: str, docname: str, body: str, chapter: str = "", css: str = "", site: str = "") -> str:
+    """A printable page that stands alone (in a Common Cartridge, where the site's files are not):
+    ``css`` inlined, no icon, no content policy (the LMS page around it sets its own), and a
+    ``<base>`` in the folder it has on ``site`` (the site's address), so its links to the chapter,
+    its sections and the references lead to the site. (The site's own copy is a page of the site:
+    ``templates/dx-sheet.html``, from :func:`collect_pages`.)"""
     label, index, description = KINDS[kind]
     robots = "" if index else '<meta name="robots" content="noindex">\n'
-    link = f'<link rel="icon" href="../_static/{escape(icon)}">\n' if icon else ""
-    style = f"<style>{css}</style>" if css else '<link rel="stylesheet" href="../_static/dx/dx-sheet.css">'
+    style = f"<style>{css}</style>"
     if site:
         style = f'<base href="{escape(site.rstrip("/"))}/{kind}/">\n{style}'
-    # The site's content policy (the sheets run no script); a copy that stands alone in an LMS
-    # keeps none, as before: the LMS page around it sets its own.
-    policy = "" if css else f'<meta http-equiv="Content-Security-Policy" content="{site_policy()}">\n'
-    return PAGE.format(policy=policy, robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
-                       chapter=escape(chapter or title), docname=docname, body=body, icon=link, style=style)
+    return PAGE.format(robots=robots, title=escape(f"{label}: {title}"), description=escape(description),
+                       chapter=escape(chapter or title), docname=docname, body=body, style=style)
 
 
 def worksheet_html(chapter, title: str, number: int, exercises: list[str], teach: dict | None = None) -> str:
@@ -166,12 +162,20 @@ def key_html(chapter, number: int, found: dict, teach: dict | None) -> str:
     return "\n".join(body)
 
 
-def write(app: Sphinx) -> list[str]:
-    """Every chapter's printable sheets, keys and LMS files into the site; the names of the
-    chapters, for the teacher pack (:func:`teacher_pack`, packed once the pages are final)."""
+#: The template of a sheet on the site (``templates/dx-sheet.html``).
+SHEET_TEMPLATE = "dx-sheet.html"
+
+
+def collect_pages(app: Sphinx):
+    """``html-collect-pages``: every chapter's printable sheets, as pages of the site rendered
+    from :data:`SHEET_TEMPLATE` with the same page context as every page (content policy,
+    description, icon, sitemap entry); and, as files, the LMS exports and the Common Cartridge
+    (whose sheets stand alone: :func:`page`). Site builders only (the EPUB carries no sheets)."""
+    from .finish import is_site_build
+
     out, root = Path(app.outdir), Path(app.srcdir)
-    if not (root / "questions" / "schema.json").is_file():
-        return []  # a book without a question bank (the tests' small probe books)
+    if not is_site_build(app) or not (root / "questions" / "schema.json").is_file():
+        return []  # the EPUB; a book without a question bank (the tests' small probe books)
     chapters = load_bank(root)
     kit = teaching.load_teaching(root)
     cite = citations(root)
@@ -179,8 +183,8 @@ def write(app: Sphinx) -> list[str]:
     for chapter in chapters:
         link_sections(section_titles(app.env, chapter.docname), chapter, titles.get(chapter.docname, chapter.docname),
                       app.config.html_baseurl)
+    pages = []
     sheets: dict[str, dict[str, str]] = {}  # the worksheet and key of each chapter, standing alone
-    icon = site_icon(app)
     css = SHEET_CSS.read_text(encoding="utf-8")
     site = app.config.html_baseurl  # the book's one public address (without one, a cartridge's links stay relative)
     for chapter in chapters:
@@ -197,20 +201,29 @@ def write(app: Sphinx) -> list[str]:
             bodies["cards"] = teaching.cards_html(teach, cite)
             bodies["vocabulary"] = teaching.vocabulary_html(teach, cite, "../chapters/glossary.html")
         for folder, body in bodies.items():
-            path = out / folder / f"{name}.html"
-            path.parent.mkdir(parents=True, exist_ok=True)
             heading = f"{teach['assessment']['title']} ({title})" if folder == "tasks" else title
-            text = page(folder, heading, chapter.docname, body, chapter=title, icon=icon)
-            path.write_text(text, encoding="utf-8")
+            label, index, description = KINDS[folder]
+            pages.append((f"{folder}/{name}", {
+                "title": f"{label}: {heading}", "body": body,
+                "dx_sheet": {"docname": chapter.docname, "chapter": title, "description": description,
+                             "noindex": not index}}, SHEET_TEMPLATE))
             if folder in CARTRIDGE_SHEETS:
                 sheets.setdefault(chapter.docname, {})[CARTRIDGE_SHEETS[folder]] = page(
                     folder, heading, chapter.docname, body, chapter=title, css=css, site=site)
     written = lms.write_exports(chapters, titles, out / "questions")
     discussion = {d: [x["prompt"] for x in t.get("discussion", [])] for d, t in kit.items()}
     written += cartridge.write(chapters, sheets, discussion, out / "questions", app.config.project)
-    logger.info("[dxbook] question bank: %d chapters, %d questions, %d LMS files",
-                len(chapters), sum(len(c.questions) for c in chapters), len(written))
-    return [Path(c.docname).name for c in chapters]
+    logger.info("[dxbook] question bank: %d chapters, %d questions, %d sheets, %d LMS files",
+                len(chapters), sum(len(c.questions) for c in chapters), len(pages), len(written))
+    return pages
+
+
+def pack_names(app: Sphinx) -> list[str]:
+    """The chapters whose sheets go into the teacher pack (every chapter of the question bank)."""
+    root = Path(app.srcdir)
+    if not (root / "questions" / "schema.json").is_file():
+        return []
+    return [Path(c.docname).name for c in load_bank(root)]
 
 
 def site_icon(app: Sphinx) -> str:
@@ -266,3 +279,6 @@ def citations(root: Path):
 
     return cite
 
+
+def setup(app: Sphinx) -> None:
+    app.connect("html-collect-pages", collect_pages)

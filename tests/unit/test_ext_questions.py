@@ -104,8 +104,39 @@ def test_answer_page_behind_the_noscript_link(app):
     target = resolve(app.outdir, CHAPTER, link)
     assert target.is_file(), link
     answers = target.read_text(encoding="utf-8")
-    assert 'id="ch1-q01"' in answers and '<meta name="robots" content="noindex">' in answers
+    robots = BeautifulSoup(answers, "html.parser").find("meta", attrs={"name": "robots"})
+    assert 'id="ch1-q01"' in answers and robots is not None and robots["content"] == "noindex"
     assert "Because the first part says so, plainly." in answers
+
+
+def test_sheets_are_pages_of_the_site(app):
+    """The printable sheets come from html-collect-pages (templates/dx-sheet.html), with the page
+    context every page has: the site's content policy first in <head>, their own description,
+    "noindex" for a teacher's or answer page only (and then no sitemap entry), the sheet stylesheet."""
+    from dxbook.security import site_policy
+    from dxbook.worksheets import KINDS
+
+    app.build()
+    out = Path(app.outdir)
+    sitemap = (out / "sitemap.xml").read_text(encoding="utf-8")
+    for folder in ("worksheets", "keys", "answers"):
+        name = f"{folder}/01-quiz-probe"
+        html = page(app, name)
+        head = html[: html.index("</head>")]
+        assert head.index('http-equiv="Content-Security-Policy"') < head.index("<title>"), name
+        assert f'content="{site_policy()}"' in head, name
+        sheet = soup(app, name)
+        label, index, description = KINDS[folder]
+        assert sheet.title.get_text().startswith(f"{label}: ") and sheet.title.get_text().endswith(app.config.html_title)
+        assert sheet.find("meta", attrs={"name": "description"})["content"] == description, name
+        robots = sheet.find("meta", attrs={"name": "robots"})
+        assert (robots is not None and robots["content"] == "noindex") == (not index), name
+        css = [link["href"] for link in sheet.find_all("link", rel="stylesheet")]
+        assert css and all(resolve(out, name, href).is_file() for href in css), (name, css)
+        chapter = sheet.select_one(".dx-sheet-book a")["href"]
+        assert resolve(out, name, chapter) == out / f"{CHAPTER}.html", chapter
+        assert not sheet.find("script"), name  # a sheet runs nothing
+        assert (f"{name}.html" in sitemap) == index, name  # a page kept from search engines is not offered
 
 
 def test_worksheet_and_key_agree_on_letters(app):
