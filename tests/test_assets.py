@@ -109,3 +109,18 @@ def test_custom_properties_nothing_reads_are_dropped_and_the_rest_kept_as_writte
         "@layer base;@keyframes k{0%{opacity:0}to{opacity:1}}")
     broken = ".a{color:red}}"  # a parse error: the sheet is left as it is
     assert drop_properties(broken, set()) == broken
+
+
+def test_start_tags_are_found_by_the_parser_not_fooled_by_comments_or_scripts():
+    """The finishing pass finds a page's stylesheet links with Python's HTML parser: a link in a
+    comment, in a script's text or in an attribute value is not a link, and the positions it
+    gives cut the real tag out exactly."""
+    from dxbook.finish import start_tags
+
+    html = ('<html><head>\n<!-- <link rel="stylesheet" href="_static/old.css"> -->\n'
+            '<script>var s = \'<link rel="stylesheet" href="_static/js.css">\';</script>\n'
+            '<meta name="x" content=\'<link href="_static/attr.css">\'>\n'
+            '<link rel="stylesheet"\n      href="_static/real.css?v=1" />\n</head><body></body></html>')
+    [tag] = start_tags(html, {"link"})
+    assert tag.attrs["href"] == "_static/real.css?v=1"
+    assert html[tag.start:tag.end] == '<link rel="stylesheet"\n      href="_static/real.css?v=1" />'

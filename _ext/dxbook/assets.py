@@ -37,6 +37,8 @@ from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
+from .finish import head_of, start_tags
+
 
 logger = logging.getLogger(__name__)
 
@@ -384,10 +386,8 @@ def slim_icons(site) -> None:
     fonts = out / "_static" / "vendor" / "fontawesome" / "webfonts"
     if not css_path.is_file() or not fonts.is_dir():
         return
-    used = set()
-    for text in [*site.pages.values(), *(p.read_text(encoding="utf-8", errors="ignore")
-                                         for p in [*(out / "_static").rglob("*.html"), *(out / "_static" / "scripts").glob("*.js")])]:
-        used.update(re.findall(r"fa-[a-z0-9-]+", text))
+    words = used_words(site)  # classes and ids of the pages' elements, words of the scripts
+    used = {word for word in words if word.startswith("fa-")}
     css = (theme_static / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
     slim, codepoints = slim_icon_css(css, used)
     # Icons the stylesheets draw by code point (admonition icons and the like).
@@ -409,12 +409,11 @@ def slim_icons(site) -> None:
         subset.save_font(font, str(font_path), options)
     logger.info("[dxbook] icons: kept %d glyphs (theme CSS %d kB -> %d kB)",
                 len(codepoints), len(css) // 1024, len(slim) // 1024)
-    before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", used_words(site),
+    before, after = prune_stylesheets(out, out.parent / ".dx-css-originals", words,
                                       {str(css_path.relative_to(out)): slim})
     logger.info("[dxbook] stylesheets: %d kB -> %d kB (minified, unused rules removed)", before // 1024, after // 1024)
 
 
-_STYLESHEET = re.compile(r'<link (?=[^>]*rel="stylesheet")(?![^>]*\bmedia=)[^>]*href="(?P<href>[^"]+\.css)(?:\?[^"]*)?"[^>]*>\n?')
 _IMPORT_OR_URL = re.compile(r'@import\s+(?:url\()?["\']?(?P<iurl>[^"\')]+)["\']?\)?\s*;'
                             r'|url\(\s*(?P<q>["\']?)(?P<url>[^"\')]+)(?P=q)\s*\)')
 BUNDLE_DIR = "_static"
@@ -446,6 +445,18 @@ def _css_for_bundle(out: Path, rel: str, seen: set[str]) -> str:
     return _IMPORT_OR_URL.sub(replace, css)
 
 
+def _href(attrs: dict) -> str:
+    return (attrs.get("href") or "").split("?")[0]
+
+
+def _bundled(attrs: dict) -> bool:
+    """A stylesheet link that goes into the page's bundle: the site's own file under ``_static``,
+    for every medium (a ``media`` sheet, print say, stays a file of its own)."""
+    href = _href(attrs)
+    return ((attrs.get("rel") or "").split() == ["stylesheet"] and "media" not in attrs and href.endswith(".css")
+            and "_static/" in href and not re.match(r"^([a-z]+:|/)", href))
+
+
 def bundle_stylesheets(site) -> tuple[int, int]:
     """One stylesheet per page instead of nine (and a chained ``@import``).
 
@@ -458,13 +469,11 @@ def bundle_stylesheets(site) -> tuple[int, int]:
     written: set[str] = set()
 
     def edit(pagename: str, html: str) -> str:
-        head_end = html.find("</head>")
-        links = [m for m in _STYLESHEET.finditer(html, 0, head_end)
-                 if not re.match(r"^([a-z]+:|/)", m["href"]) and "_static/" in m["href"]]
+        links = [tag for tag in start_tags(head_of(html), {"link"}) if _bundled(tag.attrs)]
         if len(links) < 2:
             return html
         prefix = "../" * pagename.count("/")
-        rels = [posixpath.normpath(posixpath.join(posixpath.dirname(pagename), m["href"])) for m in links]
+        rels = [posixpath.normpath(posixpath.join(posixpath.dirname(pagename), _href(m.attrs))) for m in links]
         seen: set[str] = set()
         css = "\n".join(f"/* {rel} */\n" + _css_for_bundle(out, rel, seen) for rel in rels)
         name = f"dx-{hashlib.sha256(css.encode('utf-8')).hexdigest()[:16]}.css"
@@ -477,10 +486,10 @@ def bundle_stylesheets(site) -> tuple[int, int]:
         tag = f'<link rel="stylesheet" href="{prefix}{BUNDLE_DIR}/{name}" />\n'
         pieces, last = [], 0
         for m in links:
-            pieces.append(html[last:m.start()])
+            pieces.append(html[last:m.start])
             if m is first:
                 pieces.append(tag)
-            last = m.end()
+            last = m.end + (html[m.end:m.end + 1] == "\n")  # the tag's line break goes with it
         pieces.append(html[last:])
         return "".join(pieces)
 

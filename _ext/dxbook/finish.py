@@ -32,9 +32,10 @@ sitemap there, at the default priority), because step 4 works on the theme's CSS
 """
 from __future__ import annotations
 
-import re
+import posixpath
+from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from sphinx.application import Sphinx
 from sphinx.util import logging
@@ -87,21 +88,67 @@ class Site:
         return written
 
     def remove_unlinked(self, folder: str, pattern: str = "*") -> int:
-        """Delete the files in ``folder`` matching ``pattern`` that no page names (as
-        ``folder/<file>``); returns how many. Build-made files are named by their
-        content's hash, so an earlier build's leave unused; a page an incremental build
-        did not write again still links to its own, which stay."""
+        """Delete the files in ``folder`` matching ``pattern`` that no page's ``<head>`` links
+        (``<link href>``); returns how many. Build-made files are named by their content's hash,
+        so an earlier build's leave unused; a page an incremental build did not write again still
+        links to its own, which stay."""
         target = self.outdir / folder
         if not target.is_dir():
             return 0
-        link = re.compile(re.escape(folder) + r"/([\w.-]+)")
-        used: set[str] = set()
-        for html in self.pages.values():
-            used.update(link.findall(html))
-        stale = [path for path in target.glob(pattern) if path.is_file() and path.name not in used]
+        used: set[Path] = set()
+        for name, html in self.pages.items():
+            for tag in start_tags(head_of(html), {"link"}):
+                href = (tag.attrs.get("href") or "").split("?")[0]
+                if href and not href.startswith(("/", "#")) and ":" not in href:
+                    used.add((self.outdir / posixpath.dirname(name) / href).resolve())
+        stale = [path for path in target.glob(pattern) if path.is_file() and path.resolve() not in used]
         for path in stale:
             path.unlink()
         return len(stale)
+
+
+class Tag(NamedTuple):
+    """A start tag in a page: where it is (``html[start:end]``), its name and attributes."""
+    start: int
+    end: int
+    name: str
+    attrs: dict
+
+
+class _TagFinder(HTMLParser):
+    def __init__(self, names: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.names, self.found = names, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.names:
+            self.found.append((self.getpos(), self.get_starttag_text(), tag, dict(attrs)))
+
+    handle_startendtag = handle_starttag
+
+
+def start_tags(html: str, names: set[str]) -> list[Tag]:
+    """The start tags named ``names`` in ``html``, found by Python's HTML parser (not a pattern
+    over the text, which a comment, a script or an attribute value could fool), with their
+    positions, so that a caller can replace a tag in place."""
+    finder = _TagFinder(set(names))
+    finder.feed(html)
+    finder.close()
+    line_starts, at = [0], html.find("\n")
+    while at >= 0:
+        line_starts.append(at + 1)
+        at = html.find("\n", at + 1)
+    tags = []
+    for (line, column), text, name, attrs in finder.found:
+        start = line_starts[line - 1] + column
+        tags.append(Tag(start, start + len(text), name, attrs))
+    return tags
+
+
+def head_of(html: str) -> str:
+    """The page up to its ``</head>`` (the whole text if it has none)."""
+    end = html.find("</head>")
+    return html if end < 0 else html[:end]
 
 
 #: What each page's charts and quiz need: {docname: {folder: [file stem, ...]}}, recorded on
