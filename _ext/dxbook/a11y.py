@@ -1,4 +1,4 @@
-"""Accessibility fixes to other extensions' markup."""
+"""``html-page-context``: accessibility fixes to other extensions' markup."""
 from __future__ import annotations
 
 from sphinx.application import Sphinx

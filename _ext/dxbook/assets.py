@@ -1,4 +1,4 @@
-"""Theme weight: what a page does not use, it does not load.
+"""``html-page-context``, a post-transform, and the finishing pass: what a page does not use, it does not load.
 
 While pages are written (``html-page-context``, templates, a post-transform):
 

@@ -1,4 +1,4 @@
-"""A cache that cannot lie.
+"""``config-inited``, ``env-get-outdated``, ``env-updated``: a cache that cannot lie.
 
 jupyter-cache keys an executed notebook on its code cells only, so by itself it
 would reuse a chapter executed against old data. Here

@@ -1,6 +1,6 @@
-"""IMS Common Cartridge 1.1: a chapter (or the whole book) as one file a teacher imports.
+"""No hook (called by ``worksheets.collect_pages``): IMS Common Cartridge 1.1: a chapter (or the whole book) as one file a teacher imports.
 
-Written at build end (``worksheets._write``) as ``questions/<chapter>.imscc`` and
+Written while the sheets are collected (``worksheets.collect_pages``) as ``questions/<chapter>.imscc`` and
 ``questions/defection-explained.imscc``. Canvas, Moodle, Blackboard, Schoology and
 D2L all import Common Cartridge. Each chapter becomes a module holding:
 

@@ -1,4 +1,4 @@
-"""The case browser's script is loaded only on pages that show the case browser.
+"""``html-page-context``: the case browser's script only on pages that show the case browser.
 
 ``defection.tables.case_browser`` writes ``<div class="dx-cases" data-dx-cases>``
 around a plain, escaped table of every case (the data page). On pages that have

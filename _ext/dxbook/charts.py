@@ -1,4 +1,4 @@
-"""Charts: a mime type of the book's own, a node, and its HTML visitor (``add_node``).
+"""A myst-nb MIME render plugin, a node and its HTML visitor (``add_node``): the book's charts.
 
 A chart output carries ``defection.CHART_MIME``: the chart as data (the package's
 ``charts.render_chart``: title, text alternative, encodings, and per layout the static

@@ -1,4 +1,4 @@
-"""The teacher edition: ``DX_TEACHER=1`` shows every solution, unfolded."""
+"""``config-inited``: the teacher edition (``DX_TEACHER=1``) shows every solution, unfolded."""
 from __future__ import annotations
 
 import os

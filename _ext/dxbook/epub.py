@@ -1,4 +1,4 @@
-"""The EPUB 3 edition: Sphinx's own ``epub`` builder, finished in its own hooks (``tools/epub.py``).
+"""A builder (``epub``) and its own hooks: the EPUB 3 edition, made by ``tools/epub.py``.
 
 Nothing here touches the web site except one entry in every page's download menu
 (``html-page-context``, site builders only), the front page's link and the Editions

@@ -1,4 +1,4 @@
-"""Explorable chart descriptions, made when a chart's page is written (``charts.chart_html``).
+"""No hook (called by the chart node's HTML visitor, ``charts.chart_html``): explorable chart descriptions.
 
 For every chart, a tree a reader can walk from the chart to a single value,
 in the order the chart shows them:

@@ -1,4 +1,4 @@
-"""Each page's "Last updated" date comes from git, never from the build.
+"""``html-page-context``, ``env-get-outdated``: each page's "Last updated" date from git, never from the build.
 
 `sphinx-last-updated-by-git <https://pypi.org/project/sphinx-last-updated-by-git/>`_
 (listed in ``_config.yml``) dates a page by the last commit that changed its

@@ -1,4 +1,4 @@
-"""The question bank for a class's learning-management system.
+"""No hook (called by ``worksheets.collect_pages``): the question bank for a class's learning-management system.
 
 Per chapter, built with every ``make book`` into ``questions/`` on the site:
 

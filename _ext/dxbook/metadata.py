@@ -1,5 +1,5 @@
-"""Page metadata: a meta description and Open Graph tags, so a shared link shows
-a title and a summary."""
+"""``html-page-context``: a meta description and Open Graph tags, so a shared link shows
+a title and a summary; the sitemap kept complete and free of "noindex" pages."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,4 @@
-"""Files the site serves besides its pages: the dataset, CITATION.cff and the
+"""``builder-inited`` and the finishing pass: files the site serves besides its pages: the dataset, CITATION.cff and the
 book's own package as a wheel (``downloads/``), which carries the data, so a
 downloaded notebook can install everything it needs from the book itself.
 

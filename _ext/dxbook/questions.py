@@ -1,4 +1,4 @@
-"""The question bank (``questions/*.yml``): one source for the page's "Check your
+"""A directive and node (``{dx-quiz}``), ``doctree-read``: the question bank (``questions/*.yml``), one source for the page's "Check your
 understanding", the worksheet and answer key, and the LMS exports (``lms``).
 
 * ``load_bank()`` reads every chapter file, validates it against

@@ -1,4 +1,4 @@
-"""Editions: every release of the book stays downloadable and citable.
+"""``source-read``, ``html-page-context``: editions; every release of the book stays downloadable and citable.
 
 An *edition* is one version of the book (``version`` and ``date-released`` in
 ``CITATION.cff``, a ``## X.Y.Z (date)`` section in ``CHANGELOG.md``). Its files

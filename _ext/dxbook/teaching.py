@@ -1,8 +1,8 @@
-"""The teacher's printed kit, per chapter, from ``teaching/<chapter>.yml`` and the chapter.
+"""``doctree-read`` (purged and merged): the teacher's printed kit, per chapter, from ``teaching/<chapter>.yml`` and the chapter.
 
 Hooks: ``doctree-read`` records each chapter's exercises and solutions (as resolved by
 sphinx-exercise, outputs included) on ``env``, kept right by ``env-purge-doc`` and
-``env-merge-info``; ``worksheets._write`` (build end) calls the renderers here. Pages:
+``env-merge-info``; ``worksheets.collect_pages`` (``html-collect-pages``) calls the renderers here. Pages:
 
 * the worksheet gains the chapter's discussion questions and a by-hand task whose table
   is printed from ``data/`` (so a class without computers can do it);

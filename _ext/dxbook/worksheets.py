@@ -1,4 +1,4 @@
-"""Printable worksheets, answer keys and the teacher's kit, and the LMS exports, from the
+"""``html-collect-pages``: printable worksheets, answer keys and the teacher's kit, and the LMS exports, from the
 question bank (``questions/``) and the teaching files (``teaching/``).
 
 ``html-collect-pages`` (:func:`collect_pages`), for every chapter with a question file, pages
