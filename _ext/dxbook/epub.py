@@ -43,7 +43,7 @@ from sphinx.application import Sphinx
 from sphinx.builders.epub3 import Epub3Builder
 from sphinx.util import logging
 
-from .finish import is_site_build
+from .finish import is_site_build, replace_tags, start_tags
 
 logger = logging.getLogger(__name__)
 
@@ -318,8 +318,8 @@ def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None
     if app.builder.name != "epub":
         return
     context["script_files"] = []
-    # Scripts Sphinx extensions put in the body (Thebe's configuration): none in an EPUB.
-    context["body"] = re.sub(r"<script\b.*?</script>\s*", "", context.get("body", ""), flags=re.S)
+    # No script in the body either: every raw HTML node went through ``xhtml`` (which drops
+    # scripts) when the doctree was resolved, and Thebe's configuration left it before that.
     context["metatags"] = ""
     context["pageurl"] = None
     context["favicon_url"] = None
@@ -394,19 +394,23 @@ def cover_svg(cff: dict) -> str:
     return "\n".join(lines)
 
 
+def _unique_id(seen: dict[str, int], name: str) -> str:
+    """``name``, or ``name-N`` for its Nth use on the page (sphinx-exercise gives every exercise
+    ``id="exercise-content"``; an XHTML page's ids must be unique)."""
+    seen[name] = seen.get(name, 0) + 1
+    return name if seen[name] == 1 else f"{name}-{seen[name]}"
+
+
 def _unique_ids(page: str) -> str:
-    """A page's ids made unique (sphinx-exercise gives every exercise ``id="exercise-content"``)."""
+    """A page's ids made unique (:func:`_unique_id`), found by the HTML parser."""
     seen: dict[str, int] = {}
-
-    def one(m):
-        name = m.group(2)
-        seen[name] = seen.get(name, 0) + 1
-        return m.group(0) if seen[name] == 1 else f'{m.group(1)}{name}-{seen[name]}"'
-
-    return re.sub(r'(\sid=")([^"]+)"', one, page)
-
-
-_HREF = re.compile(r'(<a\b[^>]*?\bhref=")([^"]*)(")')
+    changes = []
+    for tag in start_tags(page):
+        name = tag.attrs.get("id")
+        unique = _unique_id(seen, name) if name else name
+        if unique != name:
+            changes.append((tag, {**tag.attrs, "id": unique}))
+    return replace_tags(page, changes)
 
 
 class BookEpubBuilder(Epub3Builder):
@@ -448,25 +452,36 @@ class BookEpubBuilder(Epub3Builder):
             text = path.read_text(encoding="utf-8")
             folder = posixpath.dirname(rel)
 
-            def link(m, folder=folder):
-                href = m.group(2)
+            def link(href: str, folder=folder) -> str:
                 target, frag = urldefrag(href)
                 if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # a web address: valid as a URI (RFC 3986)
-                    safe = quote(htmllib.unescape(href), safe=":/?#[]@!$&'()*+,;=%~")
-                    return m.group(1) + htmllib.escape(safe, quote=True) + m.group(3)
+                    return quote(href, safe=":/?#[]@!$&'()*+,;=%~")
                 if not target:
-                    return m.group(0)
+                    return href
                 resolved = posixpath.normpath(posixpath.join(folder, unquote(target)))
                 if resolved in pages or (out / resolved).is_file() and posixpath.splitext(resolved)[1] in self.media_types:
                     if resolved not in pages:
                         used.add(resolved)
-                    return m.group(0)
+                    return href
                 web = resolved[:-len(".xhtml")] + ".html" if resolved.endswith(".xhtml") else resolved
-                return m.group(1) + htmllib.escape(base + web + (f"#{frag}" if frag else "")) + m.group(3)
+                return base + web + (f"#{frag}" if frag else "")
 
-            new = _unique_ids(_HREF.sub(link, text))
-            for src in re.findall(r'\b(?:src|href)="([^"#:]+)"', new):
-                used.add(posixpath.normpath(posixpath.join(folder, unquote(src))))
+            # The page's tags, by the HTML parser: links to what the EPUB does not hold go to the
+            # site, ids are made unique, and every file a tag names is kept.
+            changes, seen = [], {}
+            for tag in start_tags(text):
+                attrs = dict(tag.attrs)
+                if tag.name == "a" and attrs.get("href"):
+                    attrs["href"] = link(attrs["href"])
+                if attrs.get("id"):
+                    attrs["id"] = _unique_id(seen, attrs["id"])
+                if attrs != tag.attrs:
+                    changes.append((tag, attrs))
+                for key in ("src", "href"):
+                    value = tag.attrs.get(key) or ""
+                    if value and "#" not in value and ":" not in value:
+                        used.add(posixpath.normpath(posixpath.join(folder, unquote(value))))
+            new = replace_tags(text, changes)
             if new != text:
                 path.write_text(new, encoding="utf-8")
         used = {u for u in used if posixpath.splitext(u)[1] in self.media_types}

@@ -116,22 +116,22 @@ class Tag(NamedTuple):
 
 
 class _TagFinder(HTMLParser):
-    def __init__(self, names: set[str]):
+    def __init__(self, names: set[str] | None):
         super().__init__(convert_charrefs=True)
         self.names, self.found = names, []
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.names:
+        if self.names is None or tag in self.names:
             self.found.append((self.getpos(), self.get_starttag_text(), tag, dict(attrs)))
 
     handle_startendtag = handle_starttag
 
 
-def start_tags(html: str, names: set[str]) -> list[Tag]:
-    """The start tags named ``names`` in ``html``, found by Python's HTML parser (not a pattern
-    over the text, which a comment, a script or an attribute value could fool), with their
-    positions, so that a caller can replace a tag in place."""
-    finder = _TagFinder(set(names))
+def start_tags(html: str, names: set[str] | None = None) -> list[Tag]:
+    """The start tags named ``names`` (all, without it) in ``html``, found by Python's HTML parser
+    (not a pattern over the text, which a comment, a script or an attribute value could fool),
+    with their positions, so that a caller can replace a tag in place (:func:`replace_tags`)."""
+    finder = _TagFinder(None if names is None else set(names))
     finder.feed(html)
     finder.close()
     line_starts, at = [0], html.find("\n")
@@ -143,6 +143,21 @@ def start_tags(html: str, names: set[str]) -> list[Tag]:
         start = line_starts[line - 1] + column
         tags.append(Tag(start, start + len(text), name, attrs))
     return tags
+
+
+def replace_tags(html: str, changes: list[tuple[Tag, dict]]) -> str:
+    """``html`` with each tag of ``changes`` written again with its new attributes (values
+    escaped, every attribute with a value, as XHTML needs; ``/>`` kept where the tag had it).
+    The parser gives names in lower case, so only tags that change are written again."""
+    from html import escape
+
+    pieces, last = [], 0
+    for tag, attrs in sorted(changes, key=lambda change: change[0].start):
+        text = "".join(f' {k}="{escape(k if v is None else v, quote=True)}"' for k, v in attrs.items())
+        close = "/>" if html[tag.start:tag.end].endswith("/>") else ">"
+        pieces += [html[last:tag.start], f"<{tag.name}{text}{close}"]
+        last = tag.end
+    return "".join(pieces) + html[last:]
 
 
 def head_of(html: str) -> str:
