@@ -47,7 +47,8 @@ ICON_RULE = re.compile(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"
 
 def unused_assets(body: str) -> tuple[str, ...]:
     """File names a page with this body does not need."""
-    uses_design = re.search(r'class="[^"]*\bsd-', body) is not None
+    uses_design = any(name.startswith("sd-") for tag in start_tags(body)
+                      for name in (tag.attrs.get("class") or "").split())
     return ("sphinx-thebe", "thebe", *(() if uses_design else ("sphinx-design.min.css", "design-tabs.js")))
 
 
