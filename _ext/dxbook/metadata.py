@@ -2,8 +2,8 @@
 a title and a summary; the sitemap kept complete and free of "noindex" pages."""
 from __future__ import annotations
 
-import re
-from html import escape, unescape
+from html import escape
+from html.parser import HTMLParser
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -32,9 +32,22 @@ def description(doctree, limit: int = 160) -> str:
     return ""
 
 
+class _Text(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
 def plain_title(title: str) -> str:
-    """A page title as text: Sphinx's titles carry markup (``<span class="section-number">``)."""
-    return " ".join(unescape(re.sub(r"<[^>]+>", "", title or "")).split())
+    """A page title as text: Sphinx's titles carry markup (``<span class="section-number">``),
+    read with the HTML parser (entities as characters)."""
+    parser = _Text()
+    parser.feed(title or "")
+    parser.close()
+    return " ".join("".join(parser.parts).split())
 
 
 #: The front page's title: the book's name once, with what the book is (as CITATION.cff
