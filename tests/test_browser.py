@@ -7,11 +7,12 @@ If Chromium is missing these tests fail (they never skip).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from conftest import toc_docnames, watched_page
+from conftest import chapter_docnames, toc_docnames, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -111,6 +112,28 @@ def test_search_page_puts_the_cursor_in_its_own_field_under_the_policy(browser, 
         assert page.locator("#search-results li").count() > 0
         assert page.evaluate("DOCUMENTATION_OPTIONS.search_as_you_type") is False  # from dx-settings.js
         assert page.evaluate("window.__dxViolations") == [] and not errors, errors
+    finally:
+        context.close()
+
+
+def test_printable_sheets_fit_a_phone(browser, server):
+    """Worksheets, keys, tasks, card sets and vocabulary sheets read on a phone (390 px) keep the
+    page's width: a wide table (by-hand data, rubric) scrolls in a focusable, named region of its
+    own, and a key's long line of code wraps."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        checked = 0
+        for kind in ("worksheets", "keys", "answers", "tasks", "cards", "vocabulary"):
+            for docname in chapter_docnames():
+                page.goto(f"{server}/{kind}/{Path(docname).name}.html", wait_until="load")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"{kind}/{Path(docname).name}: {width} px wide"
+                regions = page.eval_on_selector_all(
+                    ".dx-sheet-scroll", "els => els.map(e => [e.tabIndex, e.getAttribute('aria-label')])")
+                assert all(tab == 0 and label for tab, label in regions), regions
+                checked += 1
+        assert checked == 6 * len(chapter_docnames())
     finally:
         context.close()
 

@@ -221,11 +221,19 @@ def lines(n: int) -> str:
     return '<div class="dx-sheet-lines" aria-hidden="true">' + "<p>&nbsp;</p>" * n + "</div>"
 
 
+def scrolling(table: str, label: str) -> str:
+    """A table in a region of its own that scrolls sideways on a narrow screen, so a sheet read
+    on a phone keeps its width (a wide table would make the whole page scroll); focusable and
+    named, so a keyboard can scroll it. In print it is the table as it was (dx-sheet.css)."""
+    return f'<div class="dx-sheet-scroll" role="region" tabindex="0" aria-label="{escape(label)}">{table}</div>'
+
+
 def table_html(headers, rows, caption: str = "") -> str:
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
-    return f'<table class="dx-sheet-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return scrolling(f'<table class="dx-sheet-table">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>',
+                     caption or "Table")
 
 
 def by_hand_html(t: dict, answers: bool) -> str:
@@ -286,8 +294,9 @@ def rubric_html(assessment: dict) -> str:
         cells = "".join(f"<td>{inline(d)}</td>" for d in c["descriptors"])
         rows.append(f'<tr><th scope="row">{escape(c["name"])} ({c["points"]} points)</th>{cells}</tr>')
     total = sum(c["points"] for c in rubric["criteria"])
-    return (f'<table class="dx-sheet-table dx-rubric"><caption>Marking rubric ({total} points)</caption>'
-            f'<thead><tr><th scope="col">Criterion</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return scrolling(f'<table class="dx-sheet-table dx-rubric"><caption>Marking rubric ({total} points)</caption>'
+                     f'<thead><tr><th scope="col">Criterion</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
+                     f"Marking rubric ({total} points)")
 
 
 def task_html(t: dict, cite) -> str:
