@@ -111,6 +111,11 @@ def test_search_page_puts_the_cursor_in_its_own_field_under_the_policy(browser, 
         assert page.evaluate("document.activeElement.closest('.bd-search-container') !== null")
         assert page.locator("#search-results li").count() > 0
         assert page.evaluate("DOCUMENTATION_OPTIONS.search_as_you_type") is False  # from dx-settings.js
+        # The magnifying glass sits before the query, not over its first letters.
+        icon, field = page.evaluate("""() => [document.querySelector('.bd-search-container .fa-magnifying-glass'),
+            document.querySelector('.bd-search-container input')].map(e => e.getBoundingClientRect())
+            .map(r => [r.left, r.right])""")
+        assert icon[1] <= field[0] + 12, (icon, field)  # the field's text starts after its 12 px padding
         assert page.evaluate("window.__dxViolations") == [] and not errors, errors
     finally:
         context.close()
