@@ -96,6 +96,12 @@ def test_student_notebook_is_plain_markdown_without_solutions(site, name):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown" and re.match(r"\*\*Exercise \d+\.\d+\.\*\*", cell.source):
             assert nb.cells[i + 1].cell_type == "code" and nb.cells[i + 1].source.startswith("# Your answer")
+    # Citations as links in round brackets, "([Author, year](…references.html#cite-…))", never a
+    # link in square brackets ("[[Author, year](…)]", which Markdown shows with stray brackets).
+    source = (ROOT / f"{name}.md").read_text(encoding="utf-8")
+    if "{cite" in source:
+        assert re.search(r"\(\[[^\]]+\]\([^)]*references\.html#cite-", text), "citations in round brackets"
+    assert not re.search(r"\[\[[^\]]+\]\([^)]*#cite-", text), "a citation in square brackets"
     # Captions as text, cross-references as numbers.
     assert re.search(r"^\*\*Fig\. \d+\.\d+\.\*\* ", text, re.M), "figure captions"
     assert "[Fig. " in text or "[Table " in text or "{numref}" not in (ROOT / f"{name}.md").read_text()

@@ -1,6 +1,6 @@
-"""``html-page-context``, a post-transform, and the finishing pass: what a page does not use, it does not load.
+"""``html-page-context``, ``doctree-resolved`` and the finishing pass: what a page does not use, it does not load.
 
-While pages are written (``html-page-context``, templates, a post-transform):
+While pages are written (``html-page-context``, templates, ``doctree-resolved``):
 
 * sphinx-design's stylesheet and script only on pages that use it; the
   sphinx-thebe stylesheet and scripts on none (Thebe is off);
@@ -11,7 +11,7 @@ While pages are written (``html-page-context``, templates, a post-transform):
   launch menu's logos loaded when shown (``templates/macros/buttons.html``);
 * citations without their tooltip (a full reference repeated on every citation, some
   30 kB per chapter, that the bibliography already holds: ``bibtex_tooltips: false``)
-  and without an unused wrapper (``SlimCitations``).
+  and without an unused wrapper (``slim_citations``, at ``doctree-resolved``).
 
 At build end (``finish.finish`` calls :func:`finish`), as it needs the whole site:
 
@@ -34,7 +34,6 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 from .finish import head_of, start_tags
@@ -96,21 +95,19 @@ CSS_SYMBOL = re.compile(r"[.#](-?[_a-zA-Z][_a-zA-Z0-9-]*)")
 WORD = re.compile(r"[A-Za-z0-9_-]+")
 
 
-class SlimCitations(SphinxPostTransform):
+def slim_citations(app: Sphinx, doctree, docname: str) -> None:
     """Citations without sphinxcontrib-bibtex's wrapper ``<span class="bibtex-citation"
     id="idN">``, whose ids nothing links to and no style uses (the full reference it repeated
     as every citation link's tooltip is off by its own option, ``bibtex_tooltips: false`` in
-    ``_config.yml``, as the bibliography holds it). Together some 35 kB a chapter. After
-    Sphinx's reference resolver (priority 10), which resolves the citations."""
-
-    default_priority = 20
-    formats = ("html",)
-
-    def run(self, **kwargs) -> None:
-        for node in list(self.document.findall(nodes.inline)):
-            if "bibtex-citation" in node["classes"]:
-                # Its children take its place; its own ids and class go with it (nothing uses them).
-                node.parent.replace(node, list(node.children))
+    ``_config.yml``, as the bibliography holds it). Together some 35 kB a chapter.
+    ``doctree-resolved``, last: the citations are resolved by then, and the notebooks
+    (``notebooks``, priority 900) have read the wrapper to write each citation in brackets."""
+    if app.builder.format != "html":
+        return
+    for node in list(doctree.findall(nodes.inline)):
+        if "bibtex-citation" in node["classes"]:
+            # Its children take its place; its own ids and class go with it (nothing uses them).
+            node.parent.replace(node, list(node.children))
 
 
 def unused_symbols(css: str, used_words: set[str]) -> set[str]:
@@ -498,5 +495,5 @@ def bundle_stylesheets(site) -> tuple[int, int]:
 
 
 def setup(app: Sphinx) -> None:
-    app.add_post_transform(SlimCitations)
+    app.connect("doctree-resolved", slim_citations, priority=950)  # after notebooks (900)
     app.connect("html-page-context", _page_context, priority=600)
