@@ -401,16 +401,24 @@ def _unique_id(seen: dict[str, int], name: str) -> str:
     return name if seen[name] == 1 else f"{name}-{seen[name]}"
 
 
-def _unique_ids(page: str) -> str:
-    """A page's ids made unique (:func:`_unique_id`), found by the HTML parser."""
-    seen: dict[str, int] = {}
-    changes = []
-    for tag in start_tags(page):
-        name = tag.attrs.get("id")
-        unique = _unique_id(seen, name) if name else name
-        if unique != name:
-            changes.append((tag, {**tag.attrs, "id": unique}))
-    return replace_tags(page, changes)
+def rewrite_page(text: str, link) -> tuple[str, list[str]]:
+    """A written EPUB page, read by the HTML parser: each ``<a href>`` passed through
+    ``link(href) -> href``, ids made unique (:func:`_unique_id`); returns the new text and
+    the local files its tags name (``src``, ``href``; no fragment, no scheme)."""
+    changes, seen, named = [], {}, []
+    for tag in start_tags(text):
+        attrs = dict(tag.attrs)
+        if tag.name == "a" and attrs.get("href"):
+            attrs["href"] = link(attrs["href"])
+        if attrs.get("id"):
+            attrs["id"] = _unique_id(seen, attrs["id"])
+        if attrs != tag.attrs:
+            changes.append((tag, attrs))
+        for key in ("src", "href"):
+            value = tag.attrs.get(key) or ""
+            if value and "#" not in value and ":" not in value:
+                named.append(value)
+    return replace_tags(text, changes), named
 
 
 class BookEpubBuilder(Epub3Builder):
@@ -466,22 +474,9 @@ class BookEpubBuilder(Epub3Builder):
                 web = resolved[:-len(".xhtml")] + ".html" if resolved.endswith(".xhtml") else resolved
                 return base + web + (f"#{frag}" if frag else "")
 
-            # The page's tags, by the HTML parser: links to what the EPUB does not hold go to the
-            # site, ids are made unique, and every file a tag names is kept.
-            changes, seen = [], {}
-            for tag in start_tags(text):
-                attrs = dict(tag.attrs)
-                if tag.name == "a" and attrs.get("href"):
-                    attrs["href"] = link(attrs["href"])
-                if attrs.get("id"):
-                    attrs["id"] = _unique_id(seen, attrs["id"])
-                if attrs != tag.attrs:
-                    changes.append((tag, attrs))
-                for key in ("src", "href"):
-                    value = tag.attrs.get(key) or ""
-                    if value and "#" not in value and ":" not in value:
-                        used.add(posixpath.normpath(posixpath.join(folder, unquote(value))))
-            new = replace_tags(text, changes)
+            # Links to what the EPUB does not hold go to the site; every file a tag names is kept.
+            new, named = rewrite_page(text, link)
+            used.update(posixpath.normpath(posixpath.join(folder, unquote(value))) for value in named)
             if new != text:
                 path.write_text(new, encoding="utf-8")
         used = {u for u in used if posixpath.splitext(u)[1] in self.media_types}

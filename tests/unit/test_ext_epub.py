@@ -19,8 +19,16 @@ def test_raw_html_becomes_well_formed_xhtml_without_scripts():
 
 def test_ids_are_made_unique_in_page_order():
     page = '<div id="exercise-content"></div><div id="other"></div><div id="exercise-content"></div>'
-    assert epub._unique_ids(page) == ('<div id="exercise-content"></div><div id="other"></div>'
-                                      '<div id="exercise-content-2"></div>')
+    assert epub.rewrite_page(page, lambda href: href) == (
+        '<div id="exercise-content"></div><div id="other"></div><div id="exercise-content-2"></div>', [])
+
+
+def test_links_are_rewritten_and_named_files_kept_by_the_parser():
+    page = ('<!-- <a href="x.xhtml">not a link</a> --><a href="../worksheets/a.html#q1">sheet</a>'
+            '<img src="../_images/c.png" alt=""/><a href="https://example.org/">web</a>')
+    new, named = epub.rewrite_page(page, lambda href: "https://site/" + href if "worksheets" in href else href)
+    assert '<a href="https://site/../worksheets/a.html#q1">' in new and '<a href="x.xhtml">' in new
+    assert named == ["../_images/c.png"]
 
 
 def test_package_time_stamps_are_fixed_and_mimetype_stays_first_and_stored():
