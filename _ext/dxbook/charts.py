@@ -31,7 +31,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 from html import escape
 from pathlib import Path
@@ -44,6 +43,7 @@ from sphinx.util.osutil import relative_uri
 from defection import CHART_MIME
 
 from . import explore
+from .finish import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -171,10 +171,8 @@ class ChartFiles:
             payload = payload() if callable(payload) else payload
             if not isinstance(payload, bytes):  # JSON data as canonical text: the same bytes however stored
                 payload = canonical(payload)
-            # Written beside and renamed: pages written in parallel may write the same chart.
-            part = path.with_name(f".{name}.{os.getpid()}")
-            part.write_bytes(payload if isinstance(payload, bytes) else payload.encode("utf-8"))
-            os.replace(part, path)
+            # Pages written in parallel may write the same chart.
+            write_atomically(path, payload if isinstance(payload, bytes) else payload.encode("utf-8"))
         return name
 
 

@@ -13,9 +13,8 @@ once, in :func:`finish`, instead of in priority numbers spread over modules:
    HTML visitors, ``charts.visit_dx_chart_html`` and ``questions.visit_quiz_html``, wrote
    them when the page was written);
 3. every CSV in the site neutralised for spreadsheets, chart downloads included (``publish``);
-4. per page: deferred scripts, slim citations, lazy theme images, lazy Bootstrap; then,
-   from the words of every page, icon fonts subset, stylesheets pruned, and each page's
-   stylesheets bundled (``assets``);
+4. from the words of every page (read by the HTML parser), icon fonts subset, stylesheets
+   pruned, and each page's stylesheets bundled (``assets``; scripts minified first);
 5. every changed page written **once**; files named by content hash that no page uses
    any more removed: charts and quiz keys by the manifest of what each page shows, recorded
    on ``env`` when the page is read (:func:`remove_stale`), stylesheet bundles by the pages' links;
@@ -32,7 +31,9 @@ sitemap there, at the default priority), because step 4 works on the theme's CSS
 """
 from __future__ import annotations
 
+import os
 import posixpath
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable, NamedTuple
@@ -149,8 +150,6 @@ def replace_tags(html: str, changes: list[tuple[Tag, dict]]) -> str:
     """``html`` with each tag of ``changes`` written again with its new attributes (values
     escaped, every attribute with a value, as XHTML needs; ``/>`` kept where the tag had it).
     The parser gives names in lower case, so only tags that change are written again."""
-    from html import escape
-
     pieces, last = [], 0
     for tag, attrs in sorted(changes, key=lambda change: change[0].start):
         text = "".join(f' {k}="{escape(k if v is None else v, quote=True)}"' for k, v in attrs.items())
@@ -158,6 +157,14 @@ def replace_tags(html: str, changes: list[tuple[Tag, dict]]) -> str:
         pieces += [html[last:tag.start], f"<{tag.name}{text}{close}"]
         last = tag.end
     return "".join(pieces) + html[last:]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` beside it and rename it into place, so a reader (or a page
+    written in parallel that writes the same file) never sees half a file."""
+    part = path.with_name(f".{path.name}.{os.getpid()}")
+    part.write_bytes(data)
+    os.replace(part, path)
 
 
 def head_of(html: str) -> str:
@@ -224,7 +231,7 @@ def finish(app: Sphinx, exception) -> None:
     site = Site(out)
     # 3. Every CSV the site serves, chart downloads included.
     publish.neutralise(app)
-    # 4. Theme weight: per page, then from the words of the whole site.
+    # 4. Theme weight, from the words of the whole site.
     assets.finish(app, site)
     # 5. Write once; drop hashed files that no page uses any more.
     written = site.write()

@@ -135,13 +135,12 @@ def _complete_sitemap(app: Sphinx):
             queued.append(links.get_nowait())
         except queue.Empty:
             break
-    from fnmatch import fnmatch
+    from sphinx_sitemap import is_excluded  # the rule sphinx-sitemap applies to the pages it queues
 
     suffix = app.config.html_file_suffix or ".html"
     have = {link for link, _ in queued}
-    excluded = getattr(app.config, "sitemap_excludes", [])
     queued += [(docname + suffix, None) for docname in sorted(app.env.found_docs)
-               if docname + suffix not in have and not any(fnmatch(docname + suffix, p) for p in excluded)]
+               if docname + suffix not in have and not is_excluded(docname + suffix, app.config.sitemap_excludes)]
     for item in queued:
         links.put(item)
     return []  # no pages of its own

@@ -38,7 +38,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 import re
 from html import escape
 from pathlib import Path
@@ -48,6 +47,8 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
+
+from .finish import write_atomically
 
 
 logger = logging.getLogger(__name__)
@@ -124,9 +125,7 @@ def _write_settings(outdir: Path, bodies: list[str]) -> None:
         _SETTINGS_WRITTEN[target] = text
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{target.name}.{os.getpid()}")
-    part.write_text(text, encoding="utf-8")
-    os.replace(part, target)
+    write_atomically(target, text.encode("utf-8"))
     _SETTINGS_WRITTEN[target] = text
 
 
@@ -204,12 +203,12 @@ def _secure_link(match) -> str:
 
 # --- the site root ---------------------------------------------------------------
 
-def root_page(title: str, description: str, target: str, canonical: str = "", policy: str = "") -> str:
+def root_page(title: str, description: str, target: str, canonical: str = "") -> str:
     """The site root: a page that sends the reader on to the book's first page, with the
     site's content policy first in ``<head>``."""
     t, d, u, c = (escape(x, quote=True) for x in (title, description, target, canonical))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy or site_policy()}\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{site_policy()}\">\n"
             f"<title>{t}</title>\n<meta name=\"description\" content=\"{d}\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
             + (f"<link rel=\"canonical\" href=\"{c}\">\n" if c else "") +

@@ -28,7 +28,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 from . import cartridge, lms, teaching
-from .questions import TYPE_NAMES, answer_text, inline, link_sections, load_bank, options_of, section_titles
+from .questions import (TYPE_NAMES, answer_text, bank_dir, inline, link_sections, load_bank, options_of,
+                        section_titles)
 
 logger = logging.getLogger(__name__)
 
@@ -219,11 +220,14 @@ def collect_pages(app: Sphinx):
 
 
 def pack_names(app: Sphinx) -> list[str]:
-    """The chapters whose sheets go into the teacher pack (every chapter of the question bank)."""
+    """The chapters whose sheets go into the teacher pack (every chapter of the question bank):
+    the bank's file names, which are its chapters' file names (``questions.chapter_for``). Not
+    :func:`questions.load_bank` again: :func:`collect_pages` has validated the bank in this build
+    already, and validating it costs about 2 s."""
     root = Path(app.srcdir)
     if not (root / "questions" / "schema.json").is_file():
         return []
-    return [Path(c.docname).name for c in load_bank(root)]
+    return [path.stem for path in sorted(bank_dir(root).glob("*.yml"))]
 
 
 def site_icon(app: Sphinx) -> str:
