@@ -125,7 +125,10 @@ def test_interrupted_build_does_not_leave_stale_pages(tmp_path):
     build(book, env)
     rename_first_case(tmp_path, "After Interrupt")
     # Start a rebuild and press Ctrl-C while the notebook executes.
-    proc = subprocess.Popen([JB, "build", str(book), "-W", "-n", "--keep-going"], env=env,
+    # Unbuffered: through a pipe Python buffers its output, and "Executing" could arrive only when the
+    # build has ended, too late to interrupt it (the test then passed or failed by the size of the log).
+    proc = subprocess.Popen([JB, "build", str(book), "-W", "-n", "--keep-going"],
+                            env={**env, "PYTHONUNBUFFERED": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = ""
     deadline = time.time() + 120
@@ -136,7 +139,9 @@ def test_interrupted_build_does_not_leave_stale_pages(tmp_path):
             break
     assert "Executing" in seen, seen[-2000:]
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode != 0, "the build ended before it was interrupted: " + rest[-2000:]
+    assert "first case: After Interrupt" not in page_text(book)
     log = build(book, env)
     assert "every page is read again" in log
     assert "first case: After Interrupt" in page_text(book)

@@ -116,9 +116,22 @@ def _outdated(app: Sphinx, env, added, changed, removed):
     return []
 
 
+def failed_executions(env) -> list[str]:
+    """Pages whose last execution failed (myst-nb's record on ``env``): their outputs are not these inputs'."""
+    records = getattr(env, "nb_metadata", {}) or {}
+    return sorted(d for d, data in records.items()
+                  if (data.get("exec_data") or {}).get("succeeded") is False)
+
+
 def _record(app: Sphinx, env) -> None:
     # env-updated runs after every page was read (and executed); Sphinx saves the
     # environment after this, so an interrupted build never records the new digest.
+    # Nor does a build in which an execution failed (an error, or an interrupt the
+    # executor took for a failure): its pages would otherwise stay without outputs.
+    failed = failed_executions(env)
+    if failed:
+        logger.info("[dxbook] execution failed for %s: these inputs are not recorded", ", ".join(failed))
+        return
     setattr(env, ENV_KEY, app.config.dx_inputs_digest)
 
 

@@ -160,6 +160,19 @@ def test_pages_are_read_again_until_a_build_records_these_inputs():
     assert sorted(cache._outdated(app, env, set(), {"b"}, set())) == ["a", "c"]
 
 
+def test_a_failed_execution_does_not_record_the_inputs():
+    """A build in which a page's execution failed leaves every page to be read again next time."""
+    app = SimpleNamespace(config=SimpleNamespace(dx_inputs_digest="data1-ext1"))
+    env = SimpleNamespace(found_docs={"a", "b"}, nb_metadata={
+        "a": {"exec_data": {"succeeded": True}}, "b": {"exec_data": {"succeeded": False}}})
+    assert cache.failed_executions(env) == ["b"]
+    cache._record(app, env)
+    assert sorted(cache._outdated(app, env, set(), set(), set())) == ["a", "b"]
+    env.nb_metadata["b"]["exec_data"]["succeeded"] = True
+    cache._record(app, env)
+    assert cache._outdated(app, env, set(), set(), set()) == []
+
+
 @pytest.mark.parametrize("value, teacher", [("", False), ("0", False), ("1", True), ("yes", True)])
 def test_teacher_edition_switch(monkeypatch, value, teacher):
     monkeypatch.setenv("DX_TEACHER", value)
