@@ -2,7 +2,8 @@
 
 Static (the built HTML, every chart on every page):
 
-* one tree per chart, inside its "Data and downloads" box, with one root;
+* one tree per chart, on a page of its own that its "Data and downloads" box
+  links to (and loads it from when opened), with one root;
 * every grouping item (an axis or legend that groups the marks) has as many
   groups as its field has distinct values in the chart's own CSV files, and as
   many data points as those files have rows; the whole tree has exactly
@@ -15,7 +16,8 @@ In Chromium (chapter pages): the list becomes a WAI-ARIA tree; from the Data and
 downloads box, Tab reaches the tree's one focusable item and arrow keys walk it
 down to a data point, whose accessible name (Chrome's own) is its text; Left goes
 back up, Enter closes and opens, Home and End jump; axe finds no serious or
-critical violation in the open tree. Without JavaScript it is a nested list.
+critical violation in the open tree. Without JavaScript the box's link opens
+the tree's page, a nested list.
 A walk through chapter 1's first chart is written to ``explore-walk.txt`` beside the site.
 """
 from __future__ import annotations
@@ -43,6 +45,17 @@ def charts(site: Path):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
         for chart in soup.select("div.dx-chart"):
             yield page, chart
+
+
+def tree_of(page: Path, chart):
+    """The chart's tree, from its own page (the data box links to it; dx-explore.js loads it)."""
+    box = chart.select_one("details.dx-chart-data .dx-explore[data-dx-explore]")
+    assert box is not None, f"{page.name}: no link to the chart's explorable description"
+    own = page.parent / box["data-dx-explore"]
+    assert box.select_one("a")["href"] == box["data-dx-explore"], page.name
+    trees = BeautifulSoup(own.read_text(encoding="utf-8"), "html.parser").select("ul.dx-explore-tree")
+    assert len(trees) == 1, f"{own.name}: {len(trees)} trees"
+    return trees[0]
 
 
 def read_csv(page: Path, href: str) -> list[dict]:
@@ -222,10 +235,9 @@ def test_number_formats():
 def test_every_chart_has_a_tree_in_its_data_box(site):
     found = 0
     for page, chart in charts(site):
-        trees = chart.select("ul.dx-explore-tree")
-        assert len(trees) == 1, f"{page.name}: {len(trees)} trees in a chart"
-        assert trees[0].find_parent("details", class_="dx-chart-data") is not None, page.name
-        roots = trees[0].find_all("li", recursive=False)
+        assert not chart.select("ul.dx-explore-tree"), f"{page.name}: a tree in the chapter itself"
+        tree = tree_of(page, chart)
+        roots = tree.find_all("li", recursive=False)
         assert len(roots) == 1, f"{page.name}: {len(roots)} roots"
         assert own_text(roots[0]).startswith("Chart: "), own_text(roots[0])
         title = chart.select_one(".dx-chart-scroll")["aria-label"]
@@ -238,7 +250,7 @@ def test_every_chart_has_a_tree_in_its_data_box(site):
 def test_item_counts_match_the_charts_data(site):
     for page, chart in charts(site):
         files = csv_files(page, chart)
-        tree = chart.select_one("ul.dx-explore-tree")
+        tree = tree_of(page, chart)
         root = tree.find("li", recursive=False)
         expected = 1
         for node in children(root):
@@ -277,7 +289,7 @@ def test_groups_are_what_the_chart_draws(site):
         vega = _spec(page, chart)
         assert "view" not in vega.get("usermeta", {}).get("defection", {}), "explore.py left its input in the spec"
         fields = set().union(*discrete_fields(vega).values()) if discrete_fields(vega) else set()
-        root = chart.select_one("ul.dx-explore-tree > li")
+        root = tree_of(page, chart).find("li", recursive=False)
         nodes = children(root)
         tips = set().union(*tooltip_fields(vega).values()) if tooltip_fields(vega) else set()
         for node in nodes:
@@ -302,7 +314,7 @@ def test_every_rows_values_are_in_its_group(site):
         vega = _spec(page, chart)
         names = inline_names(vega)
         tips = tooltip_fields(vega)
-        root = chart.select_one("ul.dx-explore-tree > li")
+        root = tree_of(page, chart).find("li", recursive=False)
         for node in children(root):
             field = node.get("data-dx-field")
             if not field:
@@ -328,7 +340,29 @@ def test_every_rows_values_are_in_its_group(site):
 def test_explore_script_only_on_chart_pages(site):
     for page in site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
+        if ".explore-" in page.name and page.parent.name == "charts":
+            assert "dx-explore.js" in text and 'class="dx-chart"' not in text, page  # a tree's own page
+            continue
         assert ("dx-explore.js" in text) == ('class="dx-chart"' in text), page
+
+
+@build
+def test_a_trees_page_stands_alone(site):
+    """A tree's own page: titled, the site's policy, not indexed, its stylesheet and script
+    there, and no other chart's version of it left behind."""
+    from dxbook.security import site_policy
+
+    pages = sorted((site / "_static" / "charts").glob("*.explore-*.html"))
+    linked = {(page.parent / chart.select_one(".dx-explore[data-dx-explore]")["data-dx-explore"]).resolve()
+              for page, chart in charts(site)}
+    assert pages and {p.resolve() for p in pages} == linked
+    for path in pages:
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        assert soup.html["lang"] == "en" and soup.title.get_text().startswith("Explore the chart")
+        assert soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"] == site_policy()
+        assert soup.find("meta", attrs={"name": "robots"})["content"] == "noindex"
+        for ref in [*(l["href"] for l in soup.find_all("link")), *(s["src"] for s in soup.find_all("script"))]:
+            assert (path.parent / ref).is_file(), (path.name, ref)
 
 
 # --- in Chromium ---------------------------------------------------------------------
@@ -373,14 +407,16 @@ def test_keyboard_walk_reaches_a_data_point(browser, server, name):
         n = page.locator(".dx-chart").count()
         if not n:
             return
-        assert page.locator("[role=tree]").count() == n
-        assert page.eval_on_selector_all("[role=tree]", "ts => ts.map(t => t.querySelectorAll("
-                                         "':scope > [role=treeitem][aria-level=\"1\"]').length)") == [1] * n
+        # Not in the page until a box is opened: each tree is loaded from its own page then.
+        assert page.locator("[role=tree]").count() == 0
         cdp = context.new_cdp_session(page)
         transcript = []
         for i in range(n):
             chart = page.locator(".dx-chart").nth(i)
             chart.locator("details.dx-chart-data > summary").click()
+            chart.locator(".dx-explore[data-dx-state=loaded] [role=tree]").wait_for()
+            assert chart.locator("[role=tree]").count() == 1
+            assert chart.locator("[role=tree] > [role=treeitem][aria-level='1']").count() == 1
             chart.locator("details.dx-chart-data > summary").focus()
             # Tab past the download links to the tree's one focusable item.
             for _ in range(12):
@@ -460,8 +496,12 @@ def test_without_javascript_the_description_is_a_nested_list(browser, server):
         page.goto(f"{server}/{chapter_docnames()[0]}.html")
         chart = page.locator(".dx-chart").first
         chart.locator("details.dx-chart-data > summary").click()
+        # The box's link opens the tree's own page, where it is a nested list.
+        chart.locator(".dx-explore a").click()
+        page.wait_for_load_state()
+        assert page.title().startswith("Explore the chart")
         assert page.locator("[role=tree], [role=treeitem]").count() == 0
-        deepest = chart.locator("ul.dx-explore-tree > li > ul > li > ul > li > ul > li").first
+        deepest = page.locator("ul.dx-explore-tree > li > ul > li > ul > li > ul > li").first
         deepest.scroll_into_view_if_needed()
         assert deepest.is_visible() and ": " in deepest.inner_text()
     finally:

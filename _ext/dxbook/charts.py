@@ -202,10 +202,29 @@ def _pictures(files: ChartFiles, prefix: str, eager: bool, front: bool) -> str:
             "</div>")
 
 
-def chart_html(files: ChartFiles, prefix: str, eager: bool) -> str:
+def explore_page(files: ChartFiles, shown, book: str = "") -> str | None:
+    """Write the chart's explorable description as its own page; returns the file's name, or None
+    for a chart without a view. The name carries a digest of the page (it depends on ``explore``'s
+    code and the site's policy, not only on the chart): an older version for the same chart is removed."""
+    chart = files.chart
+    if not chart.get("view"):
+        return None
+    from .security import site_policy
+
+    title = chart["title"]
+    html = explore.page(explore.tree(chart["view"], shown, title), title, site_policy(), book).encode("utf-8")
+    name = files.write(f".explore-{hashlib.sha256(html).hexdigest()[:8]}.html", html)
+    for old in files.dir.glob(f"{files.key}.explore-*.html"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    return name
+
+
+def chart_html(files: ChartFiles, prefix: str, eager: bool, book: str = "") -> str:
     """A chart as the site shows it: its pictures in a box that scrolls sideways only if a
     chart is still wider than its column, the data box ("Data and downloads": the data as
-    tables and CSV, the chart as SVG and PNG, its explorable description), and the Vega specs
+    tables and CSV, the chart as SVG and PNG, a link to its explorable description, a page of its own
+    that ``dx-explore.js`` loads into the box when it is opened), and the Vega specs
     as files that ``dx-charts.js`` fetches when the chart nears the viewport."""
     chart = files.chart
     wide, narrow, title = chart["wide"], chart.get("narrow"), chart["title"]
@@ -224,7 +243,8 @@ def chart_html(files: ChartFiles, prefix: str, eager: bool) -> str:
         links.append(f'<a href="{prefix}{csv_name}" download>data{f" {i + 1}" if i else ""} (CSV)</a>')
         tables.append(data_table(rows, f"The data of the chart “{title}”" + (f", part {i + 1}" if i else ""), order))
     png = files.write(".png", lambda: svg_to_png(wide["svg"]))
-    described = explore.tree(chart["view"], shown, title) if chart.get("view") else ""
+    described = explore_page(files, shown, book)
+    described = explore.placeholder(prefix + described, title) if described else ""
     return (
         f'<div class="dx-chart" data-dx-spec="{prefix}{spec}" data-dx-spec-dark="{prefix}{spec_dark}"{narrow_attrs}>'
         f'<div class="dx-chart-scroll" role="group" tabindex="0" aria-label="{escape(title or "Chart", quote=True)}">'
@@ -252,7 +272,7 @@ def visit_dx_chart_html(self, node: dx_chart) -> None:
     eager = not getattr(self, "_dx_chart_eager", False) and not is_heavy(files.chart["wide"]["svg"])
     if eager:
         self._dx_chart_eager = True
-    self.body.append(chart_html(files, prefix, eager))
+    self.body.append(chart_html(files, prefix, eager, builder.config.project))
     raise nodes.SkipNode
 
 

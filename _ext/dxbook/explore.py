@@ -25,6 +25,12 @@ CSV (``charts.datasets``; item ``data-dx-data`` numbers are those CSV files).
 The HTML is a plain nested list, readable without JavaScript; ``dx-explore.js``
 turns it into a WAI-ARIA tree (``role="tree"``, arrow keys, roving tabindex).
 Every value is escaped.
+
+The tree is a page of its own (:func:`page`, beside the chart's other files), not
+part of the chapter: a chapter's trees were 14 to 34 kB of its HTML and up to a
+thousand of its elements, for a box most readers never open. The box holds a link
+to it (:func:`placeholder`); ``dx-explore.js`` loads the tree into the box when the
+box is opened, and without JavaScript the link opens the list.
 """
 from __future__ import annotations
 
@@ -359,6 +365,31 @@ def tree(view: dict, datasets: list[tuple[str, list[dict]]], title: str) -> str:
             'Home and End jump.</p>'
             f'<ul class="dx-explore-tree" aria-label="{escape(f"Explore the chart “{title}”", quote=True)}">'
             f"{_li(root, items)}</ul></div>")
+
+
+def page(tree_html: str, title: str, policy: str, book: str = "") -> str:
+    """The description as a standalone page: what :func:`placeholder` links to and what
+    ``dx-explore.js`` loads the ``div.dx-explore`` of. It is an asset of the chart (under
+    ``_static/charts``), not indexed; the same content policy as every page."""
+    name = f"Explore the chart “{title}”" if title else "Explore the chart"
+    head_title = f"{name} — {book}" if book else name
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=True)}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta name="robots" content="noindex"><meta name="color-scheme" content="light dark">'
+            f"<title>{escape(head_title)}</title>"
+            '<link rel="stylesheet" href="../dx/dx.css">'
+            '<script defer src="../dx/dx-explore.js"></script></head>'
+            f'<body><main class="dx-explore-page"><h1>{escape(name)}</h1>{tree_html}</main></body></html>\n')
+
+
+def placeholder(href: str, title: str) -> str:
+    """What the chapter's data box holds instead of the tree: a link to its page, which
+    ``dx-explore.js`` replaces with the tree itself when the box is opened."""
+    label = escape(f"Explore the chart “{title}”" if title else "Explore the chart", quote=True)
+    return (f'<div class="dx-explore" data-dx-explore="{escape(href, quote=True)}">'
+            f'<p class="dx-explore-help"><a href="{escape(href, quote=True)}" aria-label="{label}">Explore the chart</a>: '
+            "its axes and legend, their groups and every value, as a list you can walk with the keyboard.</p></div>")
 
 
 def _hash(value):

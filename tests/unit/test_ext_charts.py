@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 from .output import resolve, script_srcs, soup
 
@@ -93,7 +94,11 @@ def test_chart_data_offered_as_csv_and_table(app, outputs):
 def test_chart_has_an_explorable_description(app, outputs):
     """``explore``: a nested list from the chart's own encodings and data."""
     build(app, outputs)
-    tree = soup(app, CHART_PAGE).find("ul", class_="dx-explore-tree")
+    page = soup(app, CHART_PAGE)
+    assert page.find("ul", class_="dx-explore-tree") is None  # not in the chapter: a page of its own
+    href = page.find("div", class_="dx-explore")["data-dx-explore"]
+    own = resolve(app.outdir, CHART_PAGE, href)
+    tree = BeautifulSoup(own.read_text(encoding="utf-8"), "html.parser").find("ul", class_="dx-explore-tree")
     assert tree is not None
     top = tree.find("li")
     assert top.get_text(" ").startswith("Chart:")

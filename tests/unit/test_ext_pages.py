@@ -143,8 +143,7 @@ def test_scripts_deferred_and_bootstrap_lazy(app):
     app.build()
     for name in PAGES:
         for tag in soup(app, name).find_all("script", src=True):
-            if "documentation_options" not in tag["src"]:
-                assert tag.has_attr("defer") or tag.has_attr("async"), (name, tag["src"])
+            assert tag.has_attr("defer") or tag.has_attr("async"), (name, tag["src"])
         assert not any(s.endswith("bootstrap.js") for s in script_srcs(soup(app, name))), name
         lazy = soup(app, name).find("meta", attrs={"name": "dx-bootstrap"})
         assert lazy is not None and resolve(app.outdir, name, lazy["content"]).is_file(), name

@@ -8,8 +8,9 @@
  * Keys: Down / Up move to the next / previous visible item; Right opens an item
  * or moves to its first child; Left closes it or moves to its parent;
  * Home / End go to the first / last visible item; Enter or Space opens or
- * closes. Items start closed, but the chart's own item. No inline code, no
- * network: it works under the site's Content-Security-Policy.
+ * closes. Items start closed, but the chart's own item. No inline code; the only
+ * request is the tree's own page, from the site: it works under the site's
+ * Content-Security-Policy (connect-src 'self').
  */
 (function () {
   "use strict";
@@ -110,8 +111,38 @@
     });
   }
 
+  // A chapter's data box holds a link to the tree's own page (explore.placeholder); the tree is
+  // loaded into the box the first time the box opens. If it cannot be (a page opened from disk,
+  // an error), the link stays: it opens the same list as a page.
+  function load(box) {
+    var href = box.getAttribute("data-dx-explore");
+    if (!href || box.getAttribute("data-dx-state")) return;
+    box.setAttribute("data-dx-state", "loading");
+    fetch(href).then(function (response) {
+      if (!response.ok) throw new Error(response.status + " " + href);
+      return response.text();
+    }).then(function (text) {
+      var found = new DOMParser().parseFromString(text, "text/html").querySelector(".dx-explore");
+      if (!found) throw new Error("no description in " + href);
+      var focusWasHere = box.contains(document.activeElement);
+      box.replaceChildren.apply(box, [].map.call(found.childNodes, function (n) { return document.importNode(n, true); }));
+      box.setAttribute("data-dx-state", "loaded");
+      [].forEach.call(box.querySelectorAll("ul.dx-explore-tree"), build);
+      var root = box.querySelector("[role=treeitem][tabindex='0']");
+      if (focusWasHere && root) root.focus();
+    }).catch(function () {
+      box.removeAttribute("data-dx-state");
+    });
+  }
+  function opened(details) {
+    if (details && details.open) [].forEach.call(details.querySelectorAll(".dx-explore[data-dx-explore]"), load);
+  }
+
   function start() {
     [].forEach.call(document.querySelectorAll("ul.dx-explore-tree"), build);
+    // "toggle" does not bubble: listen while it is captured.
+    document.addEventListener("toggle", function (e) { opened(e.target); }, true);
+    [].forEach.call(document.querySelectorAll("details[open]"), opened);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
