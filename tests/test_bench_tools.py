@@ -63,6 +63,18 @@ def test_targets_follow_lhci_verdicts_and_the_medians():
     assert rows["Build, no change"][2] == "not measured"
 
 
+def test_teacher_pages_must_be_found_blocked_from_indexing():
+    """The SEO target is for indexable pages (lighthouserc.js); the noindex pages must fail is-crawlable."""
+    blocked = {**lhr(), "audits": {**lhr()["audits"], "is-crawlable": {
+        "score": 0, "scoreDisplayMode": "binary", "title": "Page is blocked from indexing"}}}
+    page = f"{bench.NOINDEX[0]}index"
+    for runs, status in (([blocked, blocked], "met"), ([blocked, lhr()], "**MISSED**")):
+        R = {"lighthouse": {"mobile-gzip": {"assertions": [], "runs": {
+            page: [bench.summarise(r) for r in runs], "chapters/01-x": [bench.summarise(lhr())]}}}}
+        row = next(r for r in bench.target_rows(R) if r[0].startswith("Teacher pages blocked"))
+        assert row[2:] == [f"{1 if status == 'met' else 0} of 1 pages", status]
+
+
 def test_serve_gzip_compresses_text_and_sets_cache_control(tmp_path):
     (tmp_path / "a.html").write_text("<p>hello</p>" * 100)
     with serve_gzip(tmp_path) as base:
