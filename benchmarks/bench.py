@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from tools.sitekit import CHROMIUM, is_chapter, serve, toc_docnames  # noqa: E402
 import charts  # noqa: E402  (benchmarks/, this script's folder, is on sys.path)
 from serve_gzip import serve_gzip  # noqa: E402
-from dxbook.metadata import TEACHER_PAGES  # noqa: E402  (the book's extension, installed by the Makefile)
+from dxbook.metadata import TEACHER_PAGES  # noqa: E402  (pages with robots "noindex"; the book's extension)
 
 BENCH = ROOT / "benchmarks"
 WORK, REPO, LOGS = BENCH / "work", BENCH / "work" / "repo", BENCH / "work" / "logs"
@@ -34,7 +34,6 @@ LHCI, RC = BENCH / "node_modules" / ".bin" / "lhci", BENCH / "lighthouserc.js"
 RUNS = max(1, int(os.environ.get("BENCH_RUNS") or 3))
 PROFILES = {"mobile-gzip": "mobile, gzip + cache", "mobile": "mobile, plain server", "desktop": "desktop, plain server"}
 TARGETS = {"style": 300, "cold": 60, "nochange": 10}  # ms, s, s; the others are lighthouserc.js assertions
-NOINDEX = TEACHER_PAGES  # the pages Lighthouse runs that carry robots "noindex"
 BUILDS = {"cold": "cold (no `_build`, so no jupyter-cache)", "edit": "one chapter edited", "nochange": "no change"}
 AUDITS = ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time", "total-byte-weight")
 STATUS = {True: "met", False: "**MISSED**"}
@@ -176,7 +175,7 @@ def target_rows(R):
                    {n: v <= TARGETS["style"] for n, v in style.items()}, "ms")] if style else []
     # Pages that ask not to be indexed (lighthouserc.js holds the SEO target to the others): each run finds them blocked.
     blocked = {n: all("is-crawlable" in r["failing"] for r in runs)
-               for n, runs in lh.get("mobile-gzip", {}).get("runs", {}).items() if n.startswith(NOINDEX)}
+               for n, runs in lh.get("mobile-gzip", {}).get("runs", {}).items() if n.startswith(TEACHER_PAGES)}
     rows += [["Teacher pages blocked from indexing (`is-crawlable` fails), mobile, gzip + cache", "all",
               f"{sum(blocked.values())} of {len(blocked)} pages", STATUS[all(blocked.values())]]] if blocked else []
     for name in ("cold", "nochange"):

@@ -67,7 +67,7 @@ def test_teacher_pages_must_be_found_blocked_from_indexing():
     """The SEO target is for indexable pages (lighthouserc.js); the noindex pages must fail is-crawlable."""
     blocked = {**lhr(), "audits": {**lhr()["audits"], "is-crawlable": {
         "score": 0, "scoreDisplayMode": "binary", "title": "Page is blocked from indexing"}}}
-    page = f"{bench.NOINDEX[0]}index"
+    page = f"{bench.TEACHER_PAGES[0]}index"
     for runs, status in (([blocked, blocked], "met"), ([blocked, lhr()], "**MISSED**")):
         R = {"lighthouse": {"mobile-gzip": {"assertions": [], "runs": {
             page: [bench.summarise(r) for r in runs], "chapters/01-x": [bench.summarise(lhr())]}}}}

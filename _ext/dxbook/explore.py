@@ -367,11 +367,16 @@ def tree(view: dict, datasets: list[tuple[str, list[dict]]], title: str) -> str:
             f"{_li(root, items)}</ul></div>")
 
 
+def _page_name(title: str) -> str:
+    """The tree page's heading, and the name of the link to it."""
+    return f"Explore the chart “{title}”" if title else "Explore the chart"
+
+
 def page(tree_html: str, title: str, policy: str, book: str = "") -> str:
     """The description as a standalone page: what :func:`placeholder` links to and what
     ``dx-explore.js`` loads the ``div.dx-explore`` of. It is an asset of the chart (under
     ``_static/charts``), not indexed; the same content policy as every page."""
-    name = f"Explore the chart “{title}”" if title else "Explore the chart"
+    name = _page_name(title)
     head_title = f"{name} — {book}" if book else name
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{escape(policy, quote=True)}">'
@@ -386,7 +391,7 @@ def page(tree_html: str, title: str, policy: str, book: str = "") -> str:
 def placeholder(href: str, title: str) -> str:
     """What the chapter's data box holds instead of the tree: a link to its page, which
     ``dx-explore.js`` replaces with the tree itself when the box is opened."""
-    label = escape(f"Explore the chart “{title}”" if title else "Explore the chart", quote=True)
+    label = escape(_page_name(title), quote=True)
     return (f'<div class="dx-explore" data-dx-explore="{escape(href, quote=True)}">'
             f'<p class="dx-explore-help"><a href="{escape(href, quote=True)}" aria-label="{label}">Explore the chart</a>: '
             "its axes and legend, their groups and every value, as a list you can walk with the keyboard.</p></div>")
