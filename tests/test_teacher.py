@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,22 @@ Count the cases.
 :class: dropdown
 
 The answer is forty-two.
+```
+
+```{admonition} A worked example
+:class: dropdown
+
+The example takes six steps.
+```
+
+```{note}
+:class: dropdown
+
+A folded note.
+```
+
+```{tip}
+An open tip.
 ```
 """
 
@@ -53,18 +70,48 @@ def pages(tmp_path_factory):
 
 @pytest.mark.browser
 def test_solution_hidden_for_students_and_shown_to_teachers(pages, browser):
+    """Students get every folded admonition (a solution, a titled admonition, a note) as a closed
+    native ``<details>`` whose summary is its title, folded with or without JavaScript and opened
+    from the keyboard; sphinx-togglebutton's files are not on the page (nothing has its class).
+    Teachers get them all open, as plain admonitions."""
     student, teacher = pages
-    assert "(teacher edition)" in teacher.read_text()
+    html = student.read_text()
+    assert "(teacher edition)" in teacher.read_text() and "(teacher edition)" not in html
+    assert "togglebutton" not in html
     from playwright.sync_api import expect
 
+    folded = {"The answer is forty-two.": ("solution", "Solution to"),
+              "The example takes six steps.": ("", "A worked example"),
+              "A folded note.": ("note", "Note")}
+    for javascript in (True, False):
+        context = browser.new_context(java_script_enabled=javascript)
+        page = context.new_page()
+        page.goto(student.as_uri())
+        expect(page.locator("details.admonition")).to_have_count(3)
+        expect(page.locator("details.admonition[open]")).to_have_count(0)
+        expect(page.locator(".toggle-button")).to_have_count(0)
+        expect(page.get_by_text("An open tip.")).to_be_visible()  # not folded: stays a plain admonition
+        expect(page.locator("div.admonition.tip")).to_have_count(1)
+        for text, (kind, title) in folded.items():
+            box = page.locator("details.admonition", has_text=text)
+            if kind:
+                expect(box).to_have_class(re.compile(rf"(^|\s){kind}(\s|$)"))
+            summary = box.locator(":scope > summary.admonition-title")
+            expect(summary).to_contain_text(title)
+            expect(summary.locator("a, button")).to_have_count(0)  # nothing interactive inside the control
+            expect(page.get_by_text(text)).to_be_hidden()
+            if javascript:
+                summary.focus()
+                page.keyboard.press("Enter")  # the reader can unfold it from the keyboard
+            else:
+                summary.click(position={"x": 4, "y": 4})
+            expect(page.get_by_text(text)).to_be_visible()
+        context.close()
+
     page = browser.new_page()
-    page.goto(student.as_uri())
-    answer = page.get_by_text("The answer is forty-two.")
-    expect(page.locator(".admonition.dropdown .toggle-button")).to_have_count(1)
-    expect(answer).to_be_hidden()
-    page.locator(".admonition.dropdown .toggle-button").click()  # the reader can unfold it
-    expect(answer).to_be_visible()
     page.goto(teacher.as_uri())
+    expect(page.locator("details.admonition")).to_have_count(0)
     expect(page.locator(".toggle-button")).to_have_count(0)
-    expect(page.get_by_text("The answer is forty-two.")).to_be_visible()
+    for text in folded:
+        expect(page.get_by_text(text)).to_be_visible()
     page.close()

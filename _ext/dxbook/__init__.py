@@ -9,7 +9,8 @@
 ``charts``    charts as data (the book's mime type, a myst-nb MIME render
               plugin), a node whose HTML visitor writes the pictures, files
               and data box; the chart runtime (``static/dx/``) only where needed
-``editions``  ``DX_TEACHER=1`` builds the teacher edition (solutions shown)
+``editions``  ``DX_TEACHER=1`` builds the teacher edition (solutions shown); in
+              the student site a folded admonition is a native ``<details>``
 ``metadata``  meta description and Open Graph tags
 ``notebooks`` the downloadable student and teacher notebooks, from each chapter's
               resolved doctree (``doctree-resolved``)

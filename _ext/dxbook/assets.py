@@ -45,10 +45,14 @@ ICON_RULE = re.compile(r'((?:\.fa-[\w-]+:before,?)+)\{content:"\\([0-9a-fA-F]+)"
 
 
 def unused_assets(body: str) -> tuple[str, ...]:
-    """File names a page with this body does not need."""
-    uses_design = any(name.startswith("sd-") for tag in start_tags(body)
-                      for name in (tag.attrs.get("class") or "").split())
-    return ("sphinx-thebe", "thebe", *(() if uses_design else ("sphinx-design.min.css", "design-tabs.js")))
+    """File names a page with this body does not need: Thebe's (the book has no live code),
+    sphinx-design's where no element has an ``sd-`` class, sphinx-togglebutton's where none has
+    the class it folds (``.toggle``: the book's folded admonitions are ``<details>``, see
+    ``editions``)."""
+    classes = {name for tag in start_tags(body) for name in (tag.attrs.get("class") or "").split()}
+    uses_design = any(name.startswith("sd-") for name in classes)
+    return ("sphinx-thebe", "thebe", *(() if uses_design else ("sphinx-design.min.css", "design-tabs.js")),
+            *(() if "toggle" in classes else ("togglebutton.",)))
 
 
 def _name(asset) -> str:

@@ -191,3 +191,63 @@ def test_history_date_is_the_git_date_in_utc():
                           config=SimpleNamespace(git_last_updated_timezone=timezone.utc))
     assert history.updated_iso(app, "p") == "1971-01-01"  # 365 days after the Unix epoch
     assert history.updated_iso(app, "q") == "" and history.updated_iso(app, "missing") == ""
+
+
+def test_togglebutton_files_load_only_where_something_has_its_class():
+    """The book's folded admonitions are <details> (editions): sphinx-togglebutton's script and
+    stylesheet are dropped from a page unless an element has the class it folds, ``toggle``."""
+    from dxbook.assets import unused_assets
+
+    folded = '<details class="solution dropdown admonition"><summary class="admonition-title">S</summary></details>'
+    assert "togglebutton." in unused_assets(folded)
+    assert "togglebutton." in unused_assets('<a class="dropdown-toggle">x</a><div class="toggle-shown">y</div>')
+    assert "togglebutton." not in unused_assets('<div class="cell toggle">x</div>')
+
+
+def test_fold_visitors_write_details_only_for_a_folded_admonition_of_the_student_site(monkeypatch):
+    """editions.fold_visitors: a dropdown admonition on the site (builder ``html``) of the student
+    edition is a <details> with its classes and ids, its title a <summary>; everything else, and
+    everything in the EPUB or the teacher edition, goes to the visitors it replaced."""
+    from docutils import nodes
+    from docutils.writers.html5_polyglot import HTMLTranslator
+
+    calls = []
+    visit, depart = editions.fold_visitors(lambda self, node, *a: calls.append(("visit", a)),
+                                           lambda self, node, *a: calls.append(("depart", a)))
+    tvisit, tdepart = editions.fold_visitors(lambda self, node, *a: calls.append(("title",)), None, title=True)
+
+    def translator(builder):
+        from docutils.frontend import get_default_settings
+        from docutils.utils import new_document
+        from docutils.writers.html5_polyglot import Writer
+
+        self = HTMLTranslator(new_document("probe", get_default_settings(Writer)))
+        self.body, self.context, self.builder = [], [], SimpleNamespace(name=builder)
+        return self
+
+    folded = nodes.note(classes=["dropdown"], ids=["n1"])
+    title = nodes.title()
+    folded += title
+    monkeypatch.delenv("DX_TEACHER", raising=False)
+    site = translator("html")
+    visit(site, folded, "note")
+    tvisit(site, title)
+    site.body.append(site.context.pop())
+    depart(site, folded)
+    html = "".join(site.body)
+    assert html == ('<details class="dropdown admonition note" id="n1">\n'
+                    '<summary class="admonition-title"></summary>\n</details>\n'), html
+    assert calls == []
+    linked = nodes.title("", "Solution to ", nodes.reference("", "Exercise 1", refid="ex1"))
+    parent = nodes.note(classes=["dropdown"])
+    parent += linked
+    with pytest.raises(nodes.SkipNode):  # a link would be a control inside the control: text only
+        tvisit(site, linked)
+    assert site.body[-2:] == ['<summary class="admonition-title">', "Solution to Exercise 1</summary>\n"]
+    for builder, teacher, node in (("epub", "0", folded), ("html", "1", folded), ("html", "0", nodes.note(ids=["n2"]))):
+        monkeypatch.setenv("DX_TEACHER", teacher)
+        calls.clear()
+        other = translator(builder)
+        visit(other, node, "note")
+        depart(other, node)
+        assert calls == [("visit", ("note",)), ("depart", ())] and other.body == [], (builder, teacher)
