@@ -495,9 +495,23 @@ def ch1_origin_destination(cases: pd.DataFrame, top: int = 8, narrow: bool = Fal
 MAP_BOUNDARIES = "boundaries: Natural Earth 1:110m (its de facto view of today's borders, not those of the time)"
 
 
+#: The boundaries' name as a Vega-Lite named dataset. Each map layer names it and the finished
+#: chart carries the topology once, in its top-level ``datasets`` (:func:`_with_atlas`): inline in
+#: every layer, Altair deep-copied the 108 kB topology at every layer, panel and setting, some
+#: 10 s of a cold build for chapter 1's two panels.
+ATLAS_DATA = "dx-atlas"
+
+
+def _with_atlas(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The finished map ``chart`` with the boundaries its layers name (:data:`ATLAS_DATA`)."""
+    chart.datasets = {ATLAS_DATA: maps.atlas()}
+    return chart
+
+
 def _map_base(width: int, height: int, highlight: list[str] | None = None, colour: str | None = None) -> alt.LayerChart:
-    """Today's countries in grey (no Antarctica), those in ``highlight`` tinted ``colour``; Equal Earth projection."""
-    topo = alt.Data(values=maps.atlas(), format=alt.DataFormat(type="topojson", feature="countries"))
+    """Today's countries in grey (no Antarctica), those in ``highlight`` tinted ``colour``; Equal Earth projection.
+    The chart that uses it must end with :func:`_with_atlas`."""
+    topo = alt.NamedData(name=ATLAS_DATA, format=alt.DataFormat(type="topojson", feature="countries"))
     # The land is the map's background: hidden from assistive technology (aria=False), like a grid;
     # the markers carry the data, and the chart's tree and table give every value.
     land = alt.Chart(topo).mark_geoshape(fill=LAND, stroke=BORDER, strokeWidth=0.5, aria=False).transform_filter(
@@ -562,7 +576,7 @@ def ch1_world_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart
     def top3(part):
         return ", ".join(f"{r.country} {r.cases}" for r in part.head(3).itertuples())
 
-    return finish(
+    return _with_atlas(finish(
         chart,
         narrow=narrow,
         title="Where defectors left from, and where they went",
@@ -572,7 +586,7 @@ def ch1_world_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConcatChart
                      "Former states are drawn as today's countries they covered: the Soviet Union as its 15 "
                      "successor states."),
         source=f"Defection Explained dataset, data/cases.csv and data/country_areas.csv; {MAP_BOUNDARIES}",
-    )
+    ))
 
 
 # --- chapter 2: what completes a defection ------------------------------------
@@ -982,7 +996,7 @@ def ch3_retaliation_map(cases: pd.DataFrame, narrow: bool = False) -> alt.VConca
         source=f"Defection Explained dataset, data/cases.csv (retaliation_country, confidence); {MAP_BOUNDARIES}",
     )
     # One legend for shape and fill (finish() keeps a narrow chart's legends apart).
-    return top.resolve_legend(shape="shared", fill="shared") if narrow else top
+    return _with_atlas(top.resolve_legend(shape="shared", fill="shared") if narrow else top)
 
 
 # --- chapter 4: leaving the United States -------------------------------------

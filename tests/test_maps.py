@@ -82,6 +82,31 @@ def test_every_country_code_maps_to_the_atlas(cases):
     assert areas["source_url"].str.match(r"https?://").all()
 
 
+@pytest.mark.parametrize("name", MAPS)
+def test_each_map_carries_its_boundaries_once(cases, name):
+    """The topology is one named dataset at the top of each layout's spec, which every land layer
+    names; no layer carries a copy inline (Altair copied an inline one at every step of building)."""
+    spec = getattr(charts, name)(cases).to_dict()
+    for layout in charts._split_layouts(spec):
+        assert layout["datasets"][charts.ATLAS_DATA] == maps.atlas()
+        assert json.dumps(layout).count('"Topology"') == 1, "the topology appears more than once"
+        land = [node["data"] for node in _nodes(layout)
+                if isinstance(node.get("data"), dict) and node["data"].get("format", {}).get("type") == "topojson"]
+        assert land and all(d == {"name": charts.ATLAS_DATA, "format": {"type": "topojson", "feature": "countries"}}
+                            for d in land), land
+
+
+def _nodes(spec):
+    """Every dict in a spec, depth first."""
+    if isinstance(spec, dict):
+        yield spec
+        for value in spec.values():
+            yield from _nodes(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            yield from _nodes(value)
+
+
 def test_world_map_counts_match_the_cases(cases):
     frame = maps.ch1_places(cases)
     left = frame[frame["side"] == "Left from"].set_index("code")["cases"]
