@@ -417,6 +417,7 @@ def test_keyboard_walk_reaches_a_data_point(browser, server, name):
             chart.locator(".dx-explore[data-dx-state=loaded] [role=tree]").wait_for()
             assert chart.locator("[role=tree]").count() == 1
             assert chart.locator("[role=tree] > [role=treeitem][aria-level='1']").count() == 1
+            assert chart.locator(".dx-explore-keys").is_visible()  # the keys' help, once the keys work
             chart.locator("details.dx-chart-data > summary").focus()
             # Tab past the download links to the tree's one focusable item.
             for _ in range(12):
@@ -501,6 +502,8 @@ def test_without_javascript_the_description_is_a_nested_list(browser, server):
         page.wait_for_load_state()
         assert page.title().startswith("Explore the chart")
         assert page.locator("[role=tree], [role=treeitem]").count() == 0
+        # No help for keys that do nothing here: the list is read, not walked.
+        assert page.locator(".dx-explore-keys").count() == 1 and not page.locator(".dx-explore-keys").is_visible()
         deepest = page.locator("ul.dx-explore-tree > li > ul > li > ul > li > ul > li").first
         deepest.scroll_into_view_if_needed()
         assert deepest.is_visible() and ": " in deepest.inner_text()

@@ -360,9 +360,10 @@ def tree(view: dict, datasets: list[tuple[str, list[dict]]], title: str) -> str:
 
     heading = title if title.rstrip().endswith((".", "?", "!")) else title + "."
     root = f"Chart: {escape(heading)} {escape(_summary(view.get('description', '')))}"
+    # The keys work once dx-explore.js has made the list a tree; it shows their help then.
     return ('<div class="dx-explore"><p class="dx-explore-help">Explore the chart: its axes and legend, '
-            'their groups and every value. With a keyboard: arrow keys move, Enter opens and closes, '
-            'Home and End jump.</p>'
+            'their groups and every value.<span class="dx-explore-keys" hidden> With a keyboard: arrow keys '
+            'move, Enter opens and closes, Home and End jump.</span></p>'
             f'<ul class="dx-explore-tree" aria-label="{escape(f"Explore the chart “{title}”", quote=True)}">'
             f"{_li(root, items)}</ul></div>")
 

@@ -33,6 +33,8 @@
 
   function build(tree) {
     tree.setAttribute("role", "tree");
+    var keys = tree.parentNode && tree.parentNode.querySelector(".dx-explore-keys");
+    if (keys) keys.hidden = false;  // the keys' help, written hidden: they work from now on
     function walk(ul, level) {
       var items = [].filter.call(ul.children, function (c) { return c.tagName === "LI"; });
       items.forEach(function (li, i) {
