@@ -3,7 +3,9 @@ continuous page numbers, tags, links) and each page's own PDF (title block, outl
 page numbers, captions, folded solutions). Read with pypdf only."""
 from __future__ import annotations
 
+import datetime
 import functools
+import os
 import re
 import unicodedata
 from html import unescape
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PDF_DIR, ROOT, SITE, chapter_docnames, pdf_name, toc_docnames
-from tools.pdf import book_facts
+from tools.pdf import book_facts, build_date
 
 pytestmark = pytest.mark.build
 
@@ -103,13 +105,9 @@ def printed_dates(pdf: Path) -> set[str]:
     """The days ``pdf`` may say it was printed on: SOURCE_DATE_EPOCH's, as ``tools.pdf.build_date``
     gives it, or else the day (UTC) the file was written or, printing taking minutes, the day an hour
     before. Not the day the test runs: a test after midnight reads a PDF printed the day before."""
-    import datetime
-    import os
-
     if os.environ.get("SOURCE_DATE_EPOCH"):
-        return {book_facts(ROOT).built}
-    utc = datetime.timezone.utc
-    written = datetime.datetime.fromtimestamp(pdf.stat().st_mtime, utc)
+        return {build_date()}
+    written = datetime.datetime.fromtimestamp(pdf.stat().st_mtime, datetime.timezone.utc)
     return {(written - datetime.timedelta(hours=1)).date().isoformat(), written.date().isoformat()}
 
 
